@@ -1,0 +1,70 @@
+# wgops.fleet developer entry points. Everything runs from a fresh clone: the venv, the testbed
+# (podman, images) and the Go-built binaries are installed by these targets themselves.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+BIN := $(VENV)/bin
+BUILD := $(CURDIR)/.build
+COLLECTIONS := $(BUILD)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/wgops/fleet
+
+# Scenarios run by `make test`, in order (later issues append theirs).
+SCENARIOS ?= $(shell cat molecule/SCENARIOS 2>/dev/null)
+
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
+export CONTAINERS_CONF := $(CURDIR)/tests/testbed/containers.conf
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help venv collection lint sanity unit testbed molecule molecule-all test bench lab lab-destroy clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/.stamp: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.stamp ## create the virtualenv with the pinned tools
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+collection: venv $(COLLECTION_LINK) ## make this checkout importable as wgops.fleet
+
+lint: collection ## yamllint, ruff, ansible-lint (production) and ansible-test sanity
+	$(BIN)/yamllint --strict .
+	$(BIN)/ruff check plugins tests bench
+	$(BIN)/ruff format --check plugins tests bench
+	$(BIN)/ansible-lint --profile production
+	$(MAKE) --no-print-directory sanity
+
+sanity: collection ## ansible-test sanity, from a copy under ansible_collections/wgops/fleet
+	tests/sanity/run.sh
+
+unit: collection ## pytest on the planner, filters and modules
+	$(BIN)/pytest -q tests/unit
+
+testbed: venv ## install podman and build the Debian base images (cached by tag)
+	tests/testbed/setup.sh
+
+molecule: collection testbed ## run one scenario: make molecule S=<scenario>
+	@test -n "$(S)" || { echo "usage: make molecule S=<scenario> (one of: $(SCENARIOS))"; exit 2; }
+	tests/testbed/run-scenario.sh $(S)
+
+molecule-all: collection testbed ## run every scenario listed in molecule/SCENARIOS
+	@for s in $(SCENARIOS); do tests/testbed/run-scenario.sh $$s || exit 1; done
+
+test: lint unit molecule-all ## everything CI runs
+
+bench: collection ## planner benchmarks against the template baseline
+	$(BIN)/python bench/bench_planner.py
+
+clean: ## remove the venv and build products (not the image cache)
+	rm -rf $(VENV) $(BUILD) .pytest_cache .hypothesis .ruff_cache

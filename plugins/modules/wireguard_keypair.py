@@ -1,0 +1,160 @@
+#!/usr/bin/python
+# Copyright: wgops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: wireguard_keypair
+short_description: Keep a WireGuard private key on the node and return its public key
+version_added: 0.1.0
+description:
+  - Generates a WireGuard private key on the managed node (mode 0600, owned by root) unless one exists,
+    and returns only the public key. The private key is never returned or logged.
+  - An existing key is never regenerated. With O(private_key) (for example from Ansible Vault), that key
+    is written instead, replacing a different one.
+  - Needs no C(wg) binary and no Python packages on the node (pure-Python X25519 when PyNaCl is missing).
+options:
+  path:
+    description: Where the private key lives.
+    type: path
+    default: /etc/wireguard/wg0.key
+  private_key:
+    description:
+      - A private key to install (base64, as C(wg genkey) prints). Leave unset to generate one on the node.
+    type: str
+  state:
+    description: C(absent) removes the key file.
+    type: str
+    choices: [present, absent]
+    default: present
+author:
+  - wgops.fleet contributors
+attributes:
+  check_mode:
+    support: full
+    details: In check mode a missing key is not created; RV(public_key) is then null.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Make (or read) this node's key
+  wgops.fleet.wireguard_keypair:
+    path: /etc/wireguard/wg0.key
+  register: wg_key
+
+- name: Install a key kept in the vault
+  wgops.fleet.wireguard_keypair:
+    path: /etc/wireguard/wg0.key
+    private_key: "{{ vault_wireguard_private_key }}"
+  no_log: true
+"""
+
+RETURN = r"""
+public_key:
+  description: The public key of the private key at O(path); null when absent, or not yet created in check mode.
+  returned: always
+  type: str
+  sample: xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=
+path:
+  description: The key file.
+  returned: always
+  type: str
+"""
+
+import os
+import stat
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_keys import (
+    InvalidKeyError,
+    generate_private_key,
+    public_key,
+)
+
+
+def _read_key(module: AnsibleModule, path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii") as handle:
+            return handle.read().strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        module.fail_json(msg=f"cannot read {path}: {exc}")
+
+
+def _write_key(module: AnsibleModule, path: str, key: str) -> None:
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (key + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chown(tmp, 0, 0)
+    os.replace(tmp, path)
+
+
+def _fix_mode(module: AnsibleModule, path: str) -> bool:
+    info = os.stat(path)
+    if stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == 0 and info.st_gid == 0:
+        return False
+    if not module.check_mode:
+        os.chmod(path, 0o600)
+        os.chown(path, 0, 0)
+    return True
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "default": "/etc/wireguard/wg0.key"},
+            "private_key": {"type": "str", "no_log": True},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+        },
+        supports_check_mode=True,
+    )
+    path = module.params["path"]
+    wanted = module.params["private_key"]
+
+    if module.params["state"] == "absent":
+        exists = os.path.lexists(path)
+        if exists and not module.check_mode:
+            os.unlink(path)
+        module.exit_json(changed=exists, public_key=None, path=path)
+
+    if wanted is not None:
+        try:
+            wanted_public = public_key(wanted.strip())
+        except InvalidKeyError as exc:
+            module.fail_json(msg=f"private_key {exc}")
+
+    current = _read_key(module, path)
+    current_public = None
+    if current is not None:
+        try:
+            current_public = public_key(current)
+        except InvalidKeyError as exc:
+            module.fail_json(msg=f"{path} does not hold a WireGuard private key ({exc}); move it away to have a new one made")
+
+    if wanted is not None and wanted_public != current_public:
+        if not module.check_mode:
+            _write_key(module, path, wanted.strip())
+        module.exit_json(changed=True, public_key=wanted_public, path=path)
+    if current is None:
+        if module.check_mode:
+            module.exit_json(changed=True, public_key=None, path=path)
+        fresh = generate_private_key()
+        _write_key(module, path, fresh)
+        module.exit_json(changed=True, public_key=public_key(fresh), path=path)
+    module.exit_json(changed=_fix_mode(module, path), public_key=current_public, path=path)
+
+
+if __name__ == "__main__":
+    main()
