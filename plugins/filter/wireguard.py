@@ -14,15 +14,21 @@ from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory im
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_plan import build, plan_document
 
 
-def wireguard_inventory(groups: Mapping[str, Any], hostvars: Mapping[str, Any], group: str = "wireguard") -> dict[str, Any]:
+def wireguard_inventory(
+    groups: Mapping[str, Any], hostvars: Mapping[str, Any], group: str = "wireguard"
+) -> dict[str, Any]:
     """Extract the planner's input from the whole inventory: every host of `group`, in or out of the play."""
     if group not in groups:
-        raise AnsibleFilterError(f"wireguard_inventory: the inventory has no group '{group}'; put the WireGuard hosts in it")
+        raise AnsibleFilterError(
+            f"wireguard_inventory: the inventory has no group '{group}'; put the WireGuard hosts in it"
+        )
     hosts: dict[str, dict[str, Any]] = {}
     for name in groups[group]:
         values = hostvars[name]
         extracted = {var: values[var] for var in INPUT_VARIABLES if var in values and var != "wireguard_psk_secret_set"}
-        extracted["wireguard_psk_secret_set"] = bool(values.get("wireguard_psk_secret")) if "wireguard_psk_secret" in values else False
+        extracted["wireguard_psk_secret_set"] = (
+            bool(values.get("wireguard_psk_secret")) if "wireguard_psk_secret" in values else False
+        )
         hosts[name] = extracted
     return {
         "hosts": hosts,
@@ -52,13 +58,13 @@ def wireguard_validate(inventory: Mapping[str, Any], state: Mapping[str, Any] | 
 
 def wireguard_plan(inventory: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The whole plan in the documented plan-file shape."""
-    planner, _ = _planner(inventory, state)
+    planner = _planner(inventory, state)[0]
     return plan_document(planner.all().values())
 
 
 def wireguard_host_plan(inventory: Mapping[str, Any], state: Mapping[str, Any] | None, host: str) -> dict[str, Any]:
     """One host's plan, plus `forwarding`; `{"state": "absent"}` for a host marked absent."""
-    planner, _ = _planner(inventory, state)
+    planner = _planner(inventory, state)[0]
     if host not in planner.hosts:
         if host in (inventory.get("hosts") or {}):
             return {"state": "absent"}

@@ -37,7 +37,9 @@ def load(path: str) -> dict[str, Any]:
     return data
 
 
-def merge(present: list[str], allocations: Mapping[str, list[str]], public_keys: Mapping[str, str | None]) -> dict[str, Any]:
+def merge(
+    present: list[str], allocations: Mapping[str, list[str]], public_keys: Mapping[str, str | None]
+) -> dict[str, Any]:
     """The next state: present hosts only, with their known public keys and allocated addresses."""
     hosts: dict[str, dict[str, Any]] = {}
     for name in sorted(present):

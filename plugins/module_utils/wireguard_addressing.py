@@ -7,11 +7,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Sequence
+from typing import Union
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 (module_utils also run on Python 3.9)
+IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]  # noqa: UP007
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 
 
 class EndpointError(ValueError):
@@ -99,10 +102,10 @@ class Allocator:
 
     def __init__(self, networks: Sequence[IPNetwork]) -> None:
         self.networks = list(networks)
-        self.taken: list[set[int]] = [set() for _ in self.networks]
+        self.taken: list[set[int]] = [set() for network in self.networks]
         bounds = [usable_offsets(net) for net in self.networks]
-        self._first = max(low for low, _ in bounds)
-        self._last = min(high for _, high in bounds)
+        self._first = max(low for low, high in bounds)
+        self._last = min(high for low, high in bounds)
         self._cursor = self._first
 
     def take(self, interface: IPInterface) -> None:
@@ -121,4 +124,3 @@ class Allocator:
                     ipaddress.ip_interface(f"{net.network_address + offset}/{net.prefixlen}") for net in self.networks
                 ]
         return None
-

@@ -158,22 +158,29 @@ def _int(check: _Checker, host: str, variable: str, value: Any, low: int, high: 
     return number
 
 
+def _cidr_hint(item: Any) -> str:
+    """'; did you mean 10.0.0.0/24?' for a CIDR with host bits set, else nothing."""
+    try:
+        return f"; did you mean {ipaddress.ip_network(str(item), strict=False)}?"
+    except ValueError:
+        return ""
+
+
 def _parse_networks(check: _Checker, host: str, value: Any) -> list[IPNetwork] | None:
     items = _as_list(value)
     if not items:
-        check.add(host, "wireguard_network", "is not set; give the network a CIDR such as 10.99.0.0/24 (and optionally an IPv6 /64)")
+        check.add(
+            host,
+            "wireguard_network",
+            "is not set; give the network a CIDR such as 10.99.0.0/24 (and optionally an IPv6 /64)",
+        )
         return None
     networks: list[IPNetwork] = []
     for item in items:
         try:
             network = ipaddress.ip_network(str(item), strict=True)
         except ValueError as exc:
-            hint = ""
-            try:
-                hint = f"; did you mean {ipaddress.ip_network(str(item), strict=False)}?"
-            except ValueError:
-                pass
-            check.add(host, "wireguard_network", f"'{item}' is not a network CIDR ({exc}){hint}")
+            check.add(host, "wireguard_network", f"'{item}' is not a network CIDR ({exc}){_cidr_hint(item)}")
             return None
         if usable_offsets(network)[1] < 2:
             check.add(host, "wireguard_network", f"{network} has room for fewer than two hosts; use a larger prefix")
@@ -181,7 +188,11 @@ def _parse_networks(check: _Checker, host: str, value: Any) -> list[IPNetwork] |
         networks.append(network)
     versions = [n.version for n in networks]
     if len(set(versions)) != len(versions):
-        check.add(host, "wireguard_network", "lists two networks of the same IP version; give at most one IPv4 and one IPv6 prefix")
+        check.add(
+            host,
+            "wireguard_network",
+            "lists two networks of the same IP version; give at most one IPv4 and one IPv6 prefix",
+        )
         return None
     return sorted(networks, key=lambda n: n.version)
 
@@ -196,19 +207,35 @@ def _parse_addresses(check: _Checker, host: str, value: Any, networks: list[IPNe
             return None
         matches = [n for n in networks if n.version == interface.version]
         if not matches:
-            check.add(host, "wireguard_address", f"{item} is IPv{interface.version} but wireguard_network has no IPv{interface.version} prefix")
+            check.add(
+                host,
+                "wireguard_address",
+                f"{item} is IPv{interface.version} but wireguard_network has no IPv{interface.version} prefix",
+            )
             return None
         network = matches[0]
         if interface.ip not in network:
-            check.add(host, "wireguard_address", f"{interface.ip} is outside wireguard_network {network}; pick an address inside it")
+            check.add(
+                host,
+                "wireguard_address",
+                f"{interface.ip} is outside wireguard_network {network}; pick an address inside it",
+            )
             return None
         if "/" in str(item) and interface.network.prefixlen != network.prefixlen:
-            check.add(host, "wireguard_address", f"{item} has prefix /{interface.network.prefixlen} but wireguard_network {network} is /{network.prefixlen}; drop the prefix or make it match")
+            check.add(
+                host,
+                "wireguard_address",
+                f"{item} has prefix /{interface.network.prefixlen} but wireguard_network {network} is /{network.prefixlen}; drop the prefix or make it match",
+            )
             return None
         low, high = usable_offsets(network)
         offset = int(interface.ip) - int(network.network_address)
         if not low <= offset <= high:
-            check.add(host, "wireguard_address", f"{interface.ip} is the network or broadcast address of {network}; pick a host address")
+            check.add(
+                host,
+                "wireguard_address",
+                f"{interface.ip} is the network or broadcast address of {network}; pick a host address",
+            )
             return None
         result.append(ipaddress.ip_interface(f"{interface.ip}/{network.prefixlen}"))
     if len({a.version for a in result}) != len(result):
@@ -221,7 +248,11 @@ def _parse_addresses(check: _Checker, host: str, value: Any, networks: list[IPNe
         other = next(n for n in networks if n.version != given.version)
         offset = int(given.ip) - int(source.network_address)
         if offset > usable_offsets(other)[1]:
-            check.add(host, "wireguard_address", f"{given.ip} has no counterpart in {other}; give the IPv{other.version} address too")
+            check.add(
+                host,
+                "wireguard_address",
+                f"{given.ip} has no counterpart in {other}; give the IPv{other.version} address too",
+            )
             return None
         result.append(ipaddress.ip_interface(f"{other.network_address + offset}/{other.prefixlen}"))
     return sorted(result, key=lambda a: a.version)
@@ -233,21 +264,22 @@ def _parse_subnets(check: _Checker, host: str, value: Any) -> tuple[str, ...]:
         try:
             network = ipaddress.ip_network(str(item), strict=True)
         except ValueError as exc:
-            fixed = ""
-            try:
-                fixed = f"; did you mean {ipaddress.ip_network(str(item), strict=False)}?"
-            except ValueError:
-                pass
-            check.add(host, "wireguard_routed_subnets", f"'{item}' is not a network CIDR ({exc}){fixed}")
+            check.add(host, "wireguard_routed_subnets", f"'{item}' is not a network CIDR ({exc}){_cidr_hint(item)}")
             continue
         if network.prefixlen == 0:
-            check.add(host, "wireguard_routed_subnets", f"{network} is a default route; make the host an exit node (wireguard_exit_node: true) instead")
+            check.add(
+                host,
+                "wireguard_routed_subnets",
+                f"{network} is a default route; make the host an exit node (wireguard_exit_node: true) instead",
+            )
             continue
         subnets.append(str(network))
     return tuple(subnets)
 
 
-def _names(check: _Checker, host: str, variable: str, value: Any, hosts: Mapping[str, Any], groups: Mapping[str, Sequence[str]]) -> frozenset[str]:
+def _names(
+    check: _Checker, host: str, variable: str, value: Any, hosts: Mapping[str, Any], groups: Mapping[str, Sequence[str]]
+) -> frozenset[str]:
     names: set[str] = set()
     for item in _as_list(value):
         if item in hosts:
@@ -270,8 +302,12 @@ def _network_wide(check: _Checker, raw_hosts: Mapping[str, Mapping[str, Any]], v
             first_host, first_value = name, value
         seen.setdefault(key, name)
     if len(seen) > 1:
-        other = [h for k, h in seen.items() if h != first_host][0]
-        check.add(other, variable, f"differs from host {first_host} ({raw_hosts[other].get(variable)!r} vs {first_value!r}); it is network-wide, set it once in the group vars")
+        other = next(h for h in seen.values() if h != first_host)
+        check.add(
+            other,
+            variable,
+            f"differs from host {first_host} ({raw_hosts[other].get(variable)!r} vs {first_value!r}); it is network-wide, set it once in the group vars",
+        )
     return first_host, first_value
 
 
@@ -284,7 +320,9 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
     warnings: list[str] = []
 
     if not raw_hosts:
-        raise PlanError([Problem("(none)", "wireguard group", "has no hosts; add hosts to the group the wireguard role plans")])
+        raise PlanError(
+            [Problem("(none)", "wireguard group", "has no hosts; add hosts to the group the wireguard role plans")]
+        )
 
     present: dict[str, Mapping[str, Any]] = {}
     absent: list[str] = []
@@ -325,16 +363,29 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
     return Network(networks, topology, unreachable, specs, sorted(absent), warnings)
 
 
-def _host_spec(check: _Checker, name: str, values: Mapping[str, Any], present: Mapping[str, Any], groups: Mapping[str, Sequence[str]], recorded: Mapping[str, Any]) -> HostSpec | None:
+def _host_spec(
+    check: _Checker,
+    name: str,
+    values: Mapping[str, Any],
+    present: Mapping[str, Any],
+    groups: Mapping[str, Sequence[str]],
+    recorded: Mapping[str, Any],
+) -> HostSpec | None:
     def get(variable: str) -> Any:
         value = values.get(variable)
         return DEFAULTS.get(variable) if value is None else value
 
     interface = str(get("wireguard_interface"))
     if not _INTERFACE_NAME.match(interface):
-        check.add(name, "wireguard_interface", f"'{interface}' must be 1-15 characters of letters, digits and _=+.- (a Linux interface name)")
+        check.add(
+            name,
+            "wireguard_interface",
+            f"'{interface}' must be 1-15 characters of letters, digits and _=+.- (a Linux interface name)",
+        )
     port = _int(check, name, "wireguard_port", get("wireguard_port"), 1, 65535) or DEFAULTS["wireguard_port"]
-    keepalive = _int(check, name, "wireguard_persistent_keepalive", get("wireguard_persistent_keepalive"), 0, 65535) or 0
+    keepalive = (
+        _int(check, name, "wireguard_persistent_keepalive", get("wireguard_persistent_keepalive"), 0, 65535) or 0
+    )
     behind_nat = _bool(check, name, "wireguard_behind_nat", get("wireguard_behind_nat"))
     hub = _bool(check, name, "wireguard_hub", get("wireguard_hub"))
     exit_node = _bool(check, name, "wireguard_exit_node", get("wireguard_exit_node"))
@@ -361,7 +412,11 @@ def _host_spec(check: _Checker, name: str, values: Mapping[str, Any], present: M
         try:
             decode_key(public_key)
         except InvalidKeyError as exc:
-            check.add(name, "wireguard_public_key", f"the key recorded in the fleet state {exc}; delete it there and converge the host to record it again")
+            check.add(
+                name,
+                "wireguard_public_key",
+                f"the key recorded in the fleet state {exc}; delete it there and converge the host to record it again",
+            )
             public_key = None
 
     via = values.get("wireguard_via_exit_node") or None
@@ -386,28 +441,44 @@ def _host_spec(check: _Checker, name: str, values: Mapping[str, Any], present: M
     )
 
 
-def _check_cross_host(check: _Checker, specs: Mapping[str, HostSpec], topology: str, raw_hosts: Mapping[str, Any]) -> None:
+def _check_cross_host(
+    check: _Checker, specs: Mapping[str, HostSpec], topology: str, raw_hosts: Mapping[str, Any]
+) -> None:
     hubs = [s.name for s in specs.values() if s.hub]
     if topology == "hub_spoke" and specs and not hubs:
         first = sorted(specs)[0]
-        check.add(first, "wireguard_topology", "is hub_spoke but no host sets wireguard_hub: true; mark the hub host(s)")
+        check.add(
+            first, "wireguard_topology", "is hub_spoke but no host sets wireguard_hub: true; mark the hub host(s)"
+        )
     if topology == "mesh":
         for name in hubs:
-            check.add(name, "wireguard_hub", "is true but wireguard_topology is mesh; set wireguard_topology: hub_spoke or drop wireguard_hub")
+            check.add(
+                name,
+                "wireguard_hub",
+                "is true but wireguard_topology is mesh; set wireguard_topology: hub_spoke or drop wireguard_hub",
+            )
 
     owners: dict[str, str] = {}
     for name, spec in specs.items():
         if spec.public_key is not None:
             other = owners.setdefault(spec.public_key, name)
             if other != name:
-                check.add(name, "wireguard_public_key", f"is the same key as host {other}'s; every host needs its own key pair")
+                check.add(
+                    name,
+                    "wireguard_public_key",
+                    f"is the same key as host {other}'s; every host needs its own key pair",
+                )
 
     subnet_owner: dict[str, str] = {}
     for name in sorted(specs):
         for subnet in specs[name].routed:
             other = subnet_owner.setdefault(subnet, name)
             if other != name:
-                check.add(name, "wireguard_routed_subnets", f"{subnet} is routed by host {other} too; a prefix can live behind one host only")
+                check.add(
+                    name,
+                    "wireguard_routed_subnets",
+                    f"{subnet} is routed by host {other} too; a prefix can live behind one host only",
+                )
 
     for name in sorted(specs):
         spec = specs[name]
@@ -415,25 +486,53 @@ def _check_cross_host(check: _Checker, specs: Mapping[str, HostSpec], topology: 
             continue
         target = specs.get(spec.via_exit)
         if spec.via_exit == name:
-            check.add(name, "wireguard_via_exit_node", "names the host itself; name another host that has wireguard_exit_node: true")
+            check.add(
+                name,
+                "wireguard_via_exit_node",
+                "names the host itself; name another host that has wireguard_exit_node: true",
+            )
         elif target is None:
             known = "is absent" if spec.via_exit in raw_hosts else "is not in the WireGuard group"
-            check.add(name, "wireguard_via_exit_node", f"'{spec.via_exit}' {known}; name a present host that has wireguard_exit_node: true")
+            check.add(
+                name,
+                "wireguard_via_exit_node",
+                f"'{spec.via_exit}' {known}; name a present host that has wireguard_exit_node: true",
+            )
         elif not target.exit_node:
-            check.add(name, "wireguard_via_exit_node", f"'{spec.via_exit}' is not an exit node; set wireguard_exit_node: true on it or pick another host")
+            check.add(
+                name,
+                "wireguard_via_exit_node",
+                f"'{spec.via_exit}' is not an exit node; set wireguard_exit_node: true on it or pick another host",
+            )
         elif spec.exit_node:
-            check.add(name, "wireguard_via_exit_node", "is set on an exit node; an exit node sends its own traffic out directly")
+            check.add(
+                name,
+                "wireguard_via_exit_node",
+                "is set on an exit node; an exit node sends its own traffic out directly",
+            )
 
 
-def _check_subnets_against_network(check: _Checker, specs: Mapping[str, HostSpec], networks: Sequence[IPNetwork]) -> None:
+def _check_subnets_against_network(
+    check: _Checker, specs: Mapping[str, HostSpec], networks: Sequence[IPNetwork]
+) -> None:
     parsed = [(name, ipaddress.ip_network(s)) for name in sorted(specs) for s in specs[name].routed]
     for name, subnet in parsed:
         for network in networks:
             if subnet.version == network.version and subnet.overlaps(network):
-                check.add(name, "wireguard_routed_subnets", f"{subnet} overlaps wireguard_network {network}; a routed LAN must lie outside the tunnel network")
+                check.add(
+                    name,
+                    "wireguard_routed_subnets",
+                    f"{subnet} overlaps wireguard_network {network}; a routed LAN must lie outside the tunnel network",
+                )
 
 
-def _assign_addresses(check: _Checker, specs: Mapping[str, HostSpec], explicit: Mapping[str, list[IPInterface]], recorded: Mapping[str, Mapping[str, Any]], networks: list[IPNetwork]) -> None:
+def _assign_addresses(
+    check: _Checker,
+    specs: Mapping[str, HostSpec],
+    explicit: Mapping[str, list[IPInterface]],
+    recorded: Mapping[str, Mapping[str, Any]],
+    networks: list[IPNetwork],
+) -> None:
     _check_subnets_against_network(check, specs, networks)
     allocator = Allocator(networks)
     owner: dict[IPInterface, str] = {}
@@ -441,7 +540,9 @@ def _assign_addresses(check: _Checker, specs: Mapping[str, HostSpec], explicit: 
         for address in explicit[name]:
             other = owner.setdefault(address, name)
             if other != name:
-                check.add(name, "wireguard_address", f"{address.ip} is also host {other}'s address; give each host its own")
+                check.add(
+                    name, "wireguard_address", f"{address.ip} is also host {other}'s address; give each host its own"
+                )
             allocator.take(address)
         specs[name].addresses = list(explicit[name])
 
@@ -458,13 +559,22 @@ def _assign_addresses(check: _Checker, specs: Mapping[str, HostSpec], explicit: 
             specs[name].addresses = kept
             specs[name].allocated = True
         elif clash:
-            check.add(name, "wireguard_address", f"the fleet state gives this host {clash[0].ip}, which host {owner[clash[0]]} now sets explicitly; choose another address for {owner[clash[0]]} or set this host's wireguard_address")
+            check.add(
+                name,
+                "wireguard_address",
+                f"the fleet state gives this host {clash[0].ip}, which host {owner[clash[0]]} now sets explicitly; "
+                f"choose another address for {owner[clash[0]]} or set this host's wireguard_address",
+            )
         else:
             pending.append(name)
     for name in pending:
         addresses = allocator.allocate()
         if addresses is None:
-            check.add(name, "wireguard_network", f"{', '.join(map(str, networks))} has no free address left for this host; use a larger network")
+            check.add(
+                name,
+                "wireguard_network",
+                f"{', '.join(map(str, networks))} has no free address left for this host; use a larger network",
+            )
             continue
         specs[name].addresses = addresses
         specs[name].allocated = True

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .wireguard_inventory import Network, PlanError, Problem, load_network
 
 DEFAULT_ROUTES = ("0.0.0.0/0", "::/0")
 
 
-@dataclass(frozen=True, slots=True)
-class PeerPlan:
+class PeerPlan(NamedTuple):
+    """One [Peer] of a host. A tuple: a 3000-host mesh holds millions of these."""
+
     name: str
     public_key: str | None
     allowed_ips: tuple[str, ...]
@@ -43,7 +44,7 @@ class PeerPlan:
         }
 
 
-@dataclass(slots=True)
+@dataclass
 class HostPlan:
     name: str
     interface: str
@@ -156,18 +157,26 @@ class Planner:
     # -- plans --------------------------------------------------------------------------------
     def host(self, name: str) -> HostPlan:
         spec = self.hosts[name]
+        hosts = self.hosts
+        keepalive = spec.keepalive if spec.behind_nat and spec.keepalive else None
+        wants_psk = spec.psk and spec.public_key is not None
+        if self.network.topology == "hub_spoke" or spec.via_exit:
+            allowed = self.allowed_ips
+            prefixes = [allowed(name, peer) for peer in self.links(name)]
+        else:
+            own = self._own
+            prefixes = [own[peer] for peer in self.links(name)]
         peers = []
-        for peer in self.links(name):
-            other = self.hosts[peer]
-            keepalive = spec.keepalive if spec.behind_nat and other.endpoint is not None and spec.keepalive else None
+        for peer, allowed_ips in zip(self.links(name), prefixes):
+            other = hosts[peer]
             peers.append(
                 PeerPlan(
-                    name=peer,
-                    public_key=other.public_key,
-                    allowed_ips=self.allowed_ips(name, peer),
-                    endpoint=other.endpoint,
-                    persistent_keepalive=keepalive,
-                    preshared_key=spec.psk and other.psk and spec.public_key is not None and other.public_key is not None,
+                    peer,
+                    other.public_key,
+                    allowed_ips,
+                    other.endpoint,
+                    keepalive if other.endpoint is not None else None,
+                    wants_psk and other.psk and other.public_key is not None,
                 )
             )
         return HostPlan(
@@ -213,10 +222,17 @@ def _link_problems(planner: Planner) -> list[Problem]:
             variable = "wireguard_peers_include" if spec.include is not None else "wireguard_peers_exclude"
             if not spec.include and not spec.exclude:
                 variable = "wireguard_endpoint"
-            problems.append(Problem(name, variable, "leaves this spoke without any hub to peer with; it could reach nobody"))
+            problems.append(
+                Problem(name, variable, "leaves this spoke without any hub to peer with; it could reach nobody")
+            )
         if spec.via_exit and spec.via_exit in planner.hosts and spec.via_exit not in links:
             problems.append(
-                Problem(name, "wireguard_via_exit_node", f"'{spec.via_exit}' is not a peer of this host (spokes peer only with hubs, and wireguard_peers_include/exclude apply); pick an exit node this host peers with")
+                Problem(
+                    name,
+                    "wireguard_via_exit_node",
+                    f"'{spec.via_exit}' is not a peer of this host (spokes peer only with hubs, and "
+                    "wireguard_peers_include/exclude apply); pick an exit node this host peers with",
+                )
             )
     return problems
 
@@ -230,7 +246,9 @@ def _unreachable_problem(a: str, b: str) -> Problem:
     )
 
 
-def plan_all(inventory: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> tuple[dict[str, HostPlan], list[str]]:
+def plan_all(
+    inventory: Mapping[str, Any], state: Mapping[str, Any] | None = None
+) -> tuple[dict[str, HostPlan], list[str]]:
     planner, warnings = build(inventory, state)
     return planner.all(), warnings
 

@@ -16,7 +16,7 @@ description:
     file, normally next to the inventory, so later runs (including C(--limit) runs) keep every address
     stable and know every peer's key.
   - The state file holds public data only. Hosts that left the group or are C(absent) are dropped from it.
-  - Meant to run on the controller (C(delegate_to: localhost), C(run_once: true)).
+  - "Meant to run on the controller: C(delegate_to: localhost) with C(run_once: true)."
 options:
   path:
     description: Path of the state file (JSON). Created with its directory when missing.
@@ -33,12 +33,14 @@ options:
     type: dict
     default: {}
 author:
-  - wgops.fleet contributors
+  - wgops.fleet maintainers (@wgops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Computes and returns the new state and its diff without writing it.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
 

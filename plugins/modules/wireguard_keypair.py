@@ -30,12 +30,14 @@ options:
     choices: [present, absent]
     default: present
 author:
-  - wgops.fleet contributors
+  - wgops.fleet maintainers (@wgops)
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: In check mode a missing key is not created; RV(public_key) is then null.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
@@ -141,7 +143,9 @@ def main() -> None:
         try:
             current_public = public_key(current)
         except InvalidKeyError as exc:
-            module.fail_json(msg=f"{path} does not hold a WireGuard private key ({exc}); move it away to have a new one made")
+            module.fail_json(
+                msg=f"{path} does not hold a WireGuard private key ({exc}); move it away to have a new one made"
+            )
 
     if wanted is not None and wanted_public != current_public:
         if not module.check_mode:
