@@ -63,7 +63,7 @@ def wireguard_plan(inventory: Mapping[str, Any], state: Mapping[str, Any] | None
 
 
 def wireguard_host_plan(inventory: Mapping[str, Any], state: Mapping[str, Any] | None, host: str) -> dict[str, Any]:
-    """One host's plan, plus `forwarding`; `{"state": "absent"}` for a host marked absent."""
+    """One host's plan, plus `state`, `forwarding` and its `public_key`; `{"state": "absent"}` for an absent host."""
     planner = _planner(inventory, state)[0]
     if host not in planner.hosts:
         if host in (inventory.get("hosts") or {}):
@@ -71,7 +71,7 @@ def wireguard_host_plan(inventory: Mapping[str, Any], state: Mapping[str, Any] |
         raise AnsibleFilterError(f"wireguard_host_plan: host {host} is not in the WireGuard group")
     plan = planner.host(host)
     result = plan.as_dict()
-    result.update(state="present", forwarding=plan.forwarding)
+    result.update(state="present", forwarding=plan.forwarding, public_key=plan.public_key)
     return result
 
 
