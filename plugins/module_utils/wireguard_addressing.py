@@ -12,6 +12,7 @@ from typing import Union
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 (module_utils also run on Python 3.9)
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]  # noqa: UP007
 
+_ALL_NUMERIC = re.compile(r"^[0-9.]+$")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
 )
@@ -43,8 +44,11 @@ def parse_endpoint(text: str, default_port: int | None) -> str:
         host, sep, port_text = text.partition(":")
         if sep:
             port = port_text
-        if not _is_ipv4(host) and not _HOSTNAME.match(host):
-            raise EndpointError(f"'{host}' is neither an IP address nor a valid host name")
+        if not _is_ipv4(host):
+            if _ALL_NUMERIC.match(host):
+                raise EndpointError(f"'{host}' looks like an IPv4 address but is not a valid one")
+            if not _HOSTNAME.match(host):
+                raise EndpointError(f"'{host}' is neither an IP address nor a valid host name")
     if port is None:
         if default_port is None:
             raise EndpointError(f"'{text}' has no port and the peer has no listen port to default to")

@@ -297,7 +297,7 @@ def _network_wide(check: _Checker, raw_hosts: Mapping[str, Mapping[str, Any]], v
     first_host, first_value = "", DEFAULTS.get(variable)
     for name, values in raw_hosts.items():
         value = values.get(variable, DEFAULTS.get(variable))
-        key = repr(value)
+        key = repr(sorted(str(item) for item in _as_list(value)))
         if not seen:
             first_host, first_value = name, value
         seen.setdefault(key, name)
@@ -347,7 +347,7 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
     specs: dict[str, HostSpec] = {}
     explicit: dict[str, list[IPInterface]] = {}
     for name, values in present.items():
-        spec = _host_spec(check, name, values, present, groups, recorded.get(name) or {})
+        spec = _host_spec(check, name, values, raw_hosts, groups, recorded.get(name) or {})
         if spec is None:
             continue
         addresses = _parse_addresses(check, name, values.get("wireguard_address"), networks) if networks else None
@@ -356,7 +356,7 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
         specs[name] = spec
 
     _check_cross_host(check, specs, topology, raw_hosts)
-    if networks and not check.problems:
+    if networks:
         _assign_addresses(check, specs, explicit, recorded, networks)
     if check.problems:
         raise PlanError(check.problems)
@@ -367,7 +367,7 @@ def _host_spec(
     check: _Checker,
     name: str,
     values: Mapping[str, Any],
-    present: Mapping[str, Any],
+    known: Mapping[str, Any],
     groups: Mapping[str, Sequence[str]],
     recorded: Mapping[str, Any],
 ) -> HostSpec | None:
@@ -420,8 +420,9 @@ def _host_spec(
             public_key = None
 
     via = values.get("wireguard_via_exit_node") or None
-    include = _names(check, name, "wireguard_peers_include", values.get("wireguard_peers_include"), present, groups)
-    exclude = _names(check, name, "wireguard_peers_exclude", values.get("wireguard_peers_exclude"), present, groups)
+    # Names may point at absent hosts too (harmless: those are peers of nobody).
+    include = _names(check, name, "wireguard_peers_include", values.get("wireguard_peers_include"), known, groups)
+    exclude = _names(check, name, "wireguard_peers_exclude", values.get("wireguard_peers_exclude"), known, groups)
     return HostSpec(
         name=name,
         interface=interface,
@@ -559,12 +560,18 @@ def _assign_addresses(
             specs[name].addresses = kept
             specs[name].allocated = True
         elif clash:
-            check.add(
-                name,
-                "wireguard_address",
-                f"the fleet state gives this host {clash[0].ip}, which host {owner[clash[0]]} now sets explicitly; "
-                f"choose another address for {owner[clash[0]]} or set this host's wireguard_address",
-            )
+            other = owner[clash[0]]
+            if other in explicit:
+                message = (
+                    f"the fleet state gives this host {clash[0].ip}, which host {other} now sets explicitly; "
+                    f"choose another address for {other} or set this host's wireguard_address"
+                )
+            else:
+                message = (
+                    f"the fleet state gives {clash[0].ip} to both this host and host {other} (a bad merge of the "
+                    "state file?); delete one of the two entries there and run again"
+                )
+            check.add(name, "wireguard_address", message)
         else:
             pending.append(name)
     for name in pending:

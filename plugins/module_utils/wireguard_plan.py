@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .wireguard_inventory import Network, PlanError, Problem, load_network
+from .wireguard_inventory import HostSpec, Network, PlanError, Problem, load_network
 
 DEFAULT_ROUTES = ("0.0.0.0/0", "::/0")
 
@@ -84,7 +84,7 @@ class Planner:
         self._elsewhere: dict[frozenset[str], tuple[str, ...]] = {}
 
     # -- who peers with whom ---------------------------------------------------------------
-    def _allowed(self, host: str, peer: str) -> bool:
+    def allowed(self, host: str, peer: str) -> bool:
         spec = self.hosts[host]
         return (spec.include is None or peer in spec.include) and peer not in spec.exclude
 
@@ -100,7 +100,7 @@ class Planner:
             return cached
         peers = self._candidates(host)
         if self._filtered:
-            peers = [p for p in peers if self._allowed(host, p) and self._allowed(p, host)]
+            peers = [p for p in peers if self.allowed(host, p) and self.allowed(p, host)]
         if self.hosts[host].endpoint is None:
             peers = [p for p in peers if self.hosts[p].endpoint is not None]
         self._links[host] = peers
@@ -114,7 +114,7 @@ class Planner:
                 continue
             peers = self._candidates(host)
             if self._filtered:
-                peers = [p for p in peers if self._allowed(host, p) and self._allowed(p, host)]
+                peers = [p for p in peers if self.allowed(host, p) and self.allowed(p, host)]
             pairs.extend((host, p) for p in peers if p > host and self.hosts[p].endpoint is None)
         return pairs
 
@@ -219,12 +219,7 @@ def _link_problems(planner: Planner) -> list[Problem]:
         spec = planner.hosts[name]
         links = planner.links(name)
         if planner.network.topology == "hub_spoke" and not spec.hub and planner.hubs and not links:
-            variable = "wireguard_peers_include" if spec.include is not None else "wireguard_peers_exclude"
-            if not spec.include and not spec.exclude:
-                variable = "wireguard_endpoint"
-            problems.append(
-                Problem(name, variable, "leaves this spoke without any hub to peer with; it could reach nobody")
-            )
+            problems.append(_isolated_spoke(planner, name))
         if spec.via_exit and spec.via_exit in planner.hosts and spec.via_exit not in links:
             problems.append(
                 Problem(
@@ -235,6 +230,26 @@ def _link_problems(planner: Planner) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _list_variable(spec: HostSpec, peer: str) -> str:
+    return (
+        "wireguard_peers_include"
+        if spec.include is not None and peer not in spec.include
+        else "wireguard_peers_exclude"
+    )
+
+
+def _isolated_spoke(planner: Planner, spoke: str) -> Problem:
+    """Blame the setting that cut the spoke off from its first hub: its own lists, the hub's, or endpoints."""
+    hub = planner.hubs[0]
+    spec, hub_spec = planner.hosts[spoke], planner.hosts[hub]
+    message = f"leaves spoke {spoke} without any hub to peer with (first hub: {hub}); it could reach nobody"
+    if not planner.allowed(spoke, hub):
+        return Problem(spoke, _list_variable(spec, hub), message)
+    if not planner.allowed(hub, spoke):
+        return Problem(hub, _list_variable(hub_spec, spoke), message)
+    return Problem(spoke, "wireguard_endpoint", f"{message}: neither it nor {hub} has an endpoint")
 
 
 def _unreachable_problem(a: str, b: str) -> Problem:

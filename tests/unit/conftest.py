@@ -1,0 +1,45 @@
+"""Make this checkout importable as ``ansible_collections.wgops.fleet`` and set up hypothesis profiles.
+
+The collection is imported through ``.build/collections/ansible_collections/wgops/fleet``, a symlink to
+the repository root (what ``make collection`` creates); it is created here when missing so that a bare
+``pytest tests/unit`` works from a fresh clone.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COLLECTIONS = REPO_ROOT / ".build" / "collections"
+COLLECTION_LINK = COLLECTIONS / "ansible_collections" / "wgops" / "fleet"
+
+if not COLLECTION_LINK.exists():
+    COLLECTION_LINK.parent.mkdir(parents=True, exist_ok=True)
+    if COLLECTION_LINK.is_symlink():  # a dangling link from an old checkout location
+        COLLECTION_LINK.unlink()
+    COLLECTION_LINK.symlink_to(REPO_ROOT, target_is_directory=True)
+
+if COLLECTION_LINK.resolve() != REPO_ROOT:
+    raise RuntimeError(f"{COLLECTION_LINK} points to {COLLECTION_LINK.resolve()}, not to this checkout {REPO_ROOT}")
+
+if str(COLLECTIONS) not in sys.path:
+    sys.path.insert(0, str(COLLECTIONS))
+# planner_oracle.py (the tests' independent model of the planner rules) sits next to the planner tests
+ORACLE_DIR = Path(__file__).resolve().parent / "plugins" / "module_utils"
+if str(ORACLE_DIR) not in sys.path:
+    sys.path.insert(0, str(ORACLE_DIR))
+
+# "ci" (the default) is reproducible and writes no example database; "dev" explores more, randomly.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=60,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=300)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -1,0 +1,600 @@
+"""Validation of the inventory (plugins/module_utils/wireguard_inventory.py, driven through the planner).
+
+Every problem must come back in one PlanError whose message names the host and the variable at fault.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_inventory as inventory_mod
+from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys as keys
+from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_plan as plan
+from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+
+NET = "10.99.0.0/24"
+NET6 = "fd00:99::/64"
+KEY_A = keys.public_key(keys.encode_key(bytes([1]) * 32))
+KEY_B = keys.public_key(keys.encode_key(bytes([2]) * 32))
+
+
+def host(**values):
+    values.setdefault("wireguard_network", NET)
+    return values
+
+
+def inventory(hosts, groups=None):
+    return {"hosts": hosts, "groups": groups if groups is not None else {"wireguard": list(hosts)}}
+
+
+def plan_error(inv, state=None):
+    with pytest.raises(PlanError) as info:
+        plan.plan_all(inv, state)
+    return info.value
+
+
+def lines_naming(error, host_name, variable):
+    """Lines of the error message that name both the host and the variable."""
+    host_re = re.compile(rf"(?<![\w-]){re.escape(host_name)}(?![\w-])")
+    return [line for line in str(error).splitlines() if host_re.search(line) and variable in line]
+
+
+def assert_reported(error, host_name, variable, *mentions):
+    lines = lines_naming(error, host_name, variable)
+    assert lines, f"no line of the error names host {host_name!r} and {variable!r}:\n{error}"
+    assert any(p.host == host_name and p.variable == variable for p in error.problems)
+    for text in mentions:
+        assert any(text in line for line in lines), f"{text!r} not mentioned in {lines}"
+
+
+# -- network ----------------------------------------------------------------------------------------------
+
+
+def test_no_hosts():
+    error = plan_error({"hosts": {}, "groups": {}})
+    assert "no hosts" in str(error)
+
+
+@pytest.mark.parametrize("value", [None, "", []], ids=["unset", "empty-string", "empty-list"])
+def test_missing_network(value):
+    hosts = {"alpha": {"wireguard_endpoint": "a.example"}, "bravo": {"wireguard_endpoint": "b.example"}}
+    if value is not None:
+        for values in hosts.values():
+            values["wireguard_network"] = value
+    assert_reported(plan_error(inventory(hosts)), "alpha", "wireguard_network")
+
+
+@pytest.mark.parametrize("value", ["10.99.0/24x", "10.99.0.0/33", "not-a-network", ["10.99.0.0/24", "fd00::/200"]])
+def test_malformed_network(value):
+    error = plan_error(inventory({"alpha": host(wireguard_network=value), "bravo": host(wireguard_network=value)}))
+    assert_reported(error, "alpha", "wireguard_network")
+
+
+def test_network_with_host_bits_set_suggests_the_network():
+    error = plan_error(inventory({"alpha": host(wireguard_network="10.99.0.1/24")}))
+    assert_reported(error, "alpha", "wireguard_network", "10.99.0.0/24")
+
+
+@pytest.mark.parametrize("value", ["10.99.0.0/31", "10.99.0.0/32", "fd00::/127", [NET, "fd00::/128"]])
+def test_network_too_small(value):
+    assert_reported(plan_error(inventory({"alpha": host(wireguard_network=value)})), "alpha", "wireguard_network")
+
+
+def test_two_networks_of_one_family():
+    error = plan_error(inventory({"alpha": host(wireguard_network=[NET, "10.98.0.0/24"])}))
+    assert_reported(error, "alpha", "wireguard_network")
+
+
+@pytest.mark.parametrize(
+    ("variable", "first", "second"),
+    [
+        ("wireguard_network", NET, "10.98.0.0/24"),
+        ("wireguard_network", [NET, NET6], NET),
+        ("wireguard_topology", "mesh", "hub_spoke"),
+        ("wireguard_unreachable_pairs", "warn", "fail"),
+    ],
+)
+def test_network_wide_variable_differs_between_hosts(variable, first, second):
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", **{variable: first}),
+        "bravo": host(wireguard_endpoint="b.example", **{variable: second}),
+    }
+    if variable == "wireguard_topology":
+        hosts["alpha"]["wireguard_hub"] = hosts["bravo"]["wireguard_hub"] = False
+    error = plan_error(inventory(hosts))
+    assert_reported(error, "bravo", variable, "alpha")
+
+
+def test_network_wide_variable_left_to_default_on_one_host():
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_endpoint="b.example", wireguard_unreachable_pairs="fail"),
+    }
+    assert_reported(plan_error(inventory(hosts)), "bravo", "wireguard_unreachable_pairs")
+
+
+# -- addresses ----------------------------------------------------------------------------------------------
+
+
+def test_duplicate_explicit_address():
+    hosts = {
+        "alpha": host(wireguard_address="10.99.0.5", wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_address="10.99.0.5/24", wireguard_endpoint="b.example"),
+    }
+    error = plan_error(inventory(hosts))
+    assert any(
+        lines_naming(error, one, "wireguard_address") and other in str(error)
+        for one, other in (("alpha", "bravo"), ("bravo", "alpha"))
+    ), str(error)
+    assert "10.99.0.5" in str(error)
+
+
+@pytest.mark.parametrize("address", ["10.98.0.5", "10.100.0.1/24", "192.168.1.1"])
+def test_address_outside_network(address):
+    error = plan_error(inventory({"alpha": host(wireguard_address=address), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_address", NET)
+
+
+@pytest.mark.parametrize(
+    ("network", "address"),
+    [(NET, "10.99.0.0"), (NET, "10.99.0.255"), ([NET, NET6], ["10.99.0.5", "fd00:99::"])],
+    ids=["v4-network", "v4-broadcast", "v6-subnet-router"],
+)
+def test_network_or_broadcast_address(network, address):
+    error = plan_error(
+        inventory(
+            {
+                "alpha": host(wireguard_network=network, wireguard_address=address),
+                "bravo": host(wireguard_network=network),
+            }
+        )
+    )
+    assert_reported(error, "alpha", "wireguard_address")
+
+
+@pytest.mark.parametrize(
+    ("network", "address"),
+    [(NET, "fd00:99::5"), (NET6, "10.99.0.5"), (NET, ["10.99.0.5", "fd00:99::5"])],
+    ids=["v6-in-v4", "v4-in-v6", "extra-v6"],
+)
+def test_wrong_family_address(network, address):
+    error = plan_error(
+        inventory(
+            {
+                "alpha": host(wireguard_network=network, wireguard_address=address),
+                "bravo": host(wireguard_network=network),
+            }
+        )
+    )
+    assert_reported(error, "alpha", "wireguard_address", "IPv")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [["10.99.0.5", "10.99.0.6"], "10.99.0.5/16", "not-an-address"],
+    ids=["two-v4", "prefix-mismatch", "garbage"],
+)
+def test_malformed_address_for_dual_stack(address):
+    error = plan_error(
+        inventory(
+            {
+                "alpha": host(wireguard_network=[NET, NET6], wireguard_address=address),
+                "bravo": host(wireguard_network=[NET, NET6]),
+            }
+        )
+    )
+    assert_reported(error, "alpha", "wireguard_address")
+
+
+@pytest.mark.parametrize("given", ["10.99.0.5", "fd00:99::5"])
+def test_one_address_in_dual_stack_gets_the_same_offset_in_the_other_family(given):
+    hosts = {
+        "alpha": host(wireguard_network=[NET, NET6], wireguard_address=given, wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_network=[NET, NET6], wireguard_endpoint="b.example"),
+    }
+    plans = plan.plan_all(inventory(hosts))[0]
+    assert plans["alpha"].addresses == ["10.99.0.5/24", "fd00:99::5/64"]
+    assert "10.99.0.5/24" not in plans["bravo"].addresses
+
+
+def test_one_address_in_dual_stack_without_counterpart():
+    network = ["10.99.0.0/16", "fd00:99::/120"]
+    hosts = {
+        "alpha": host(wireguard_network=network, wireguard_address="10.99.1.5"),
+        "bravo": host(wireguard_network=network),
+    }
+    assert_reported(plan_error(inventory(hosts)), "alpha", "wireguard_address", "fd00:99::/120")
+
+
+def test_network_runs_out_of_addresses():
+    hosts = {
+        name: host(wireguard_network="10.99.0.0/30", wireguard_endpoint=f"{name}.example")
+        for name in ("alpha", "bravo", "charlie")
+    }
+    error = plan_error(inventory(hosts))
+    assert_reported(error, "charlie", "wireguard_network")
+
+
+def test_recorded_address_taken_by_an_explicit_one():
+    state = {"hosts": {"alpha": {"addresses": ["10.99.0.1/24"]}}}
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_endpoint="b.example", wireguard_address="10.99.0.1"),
+    }
+    error = plan_error(inventory(hosts), state)
+    assert_reported(error, "alpha", "wireguard_address", "bravo")
+
+
+# -- keys ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["not-a-key", KEY_A[:-2] + "==", KEY_A + "A", 12345])
+def test_malformed_public_key(key):
+    error = plan_error(inventory({"alpha": host(wireguard_public_key=key), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_public_key")
+
+
+def test_malformed_public_key_in_fleet_state():
+    state = {"hosts": {"alpha": {"public_key": "garbage"}}}
+    error = plan_error(inventory({"alpha": host(), "bravo": host()}), state)
+    assert_reported(error, "alpha", "wireguard_public_key", "fleet state")
+
+
+def test_duplicate_public_key():
+    hosts = {
+        "alpha": host(wireguard_public_key=KEY_A, wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_public_key=KEY_A, wireguard_endpoint="b.example"),
+        "charlie": host(wireguard_public_key=KEY_B, wireguard_endpoint="c.example"),
+    }
+    error = plan_error(inventory(hosts))
+    assert len(error.problems) == 1
+    assert any(
+        lines_naming(error, one, "wireguard_public_key") and other in str(error)
+        for one, other in (("alpha", "bravo"), ("bravo", "alpha"))
+    ), str(error)
+    assert "charlie" not in str(error)
+
+
+def test_duplicate_public_key_between_inventory_and_fleet_state():
+    state = {"hosts": {"bravo": {"public_key": KEY_A}}}
+    hosts = {
+        "alpha": host(wireguard_public_key=KEY_A, wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_endpoint="b.example"),
+    }
+    error = plan_error(inventory(hosts), state)
+    assert any(p.variable == "wireguard_public_key" and p.host in ("alpha", "bravo") for p in error.problems)
+
+
+# -- topology ------------------------------------------------------------------------------------------------
+
+
+def test_unknown_topology():
+    hosts = {"alpha": host(wireguard_topology="star"), "bravo": host(wireguard_topology="star")}
+    assert_reported(plan_error(inventory(hosts)), "alpha", "wireguard_topology", "star")
+
+
+def test_hub_spoke_without_hub():
+    hosts = {
+        "alpha": host(wireguard_topology="hub_spoke", wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_topology="hub_spoke", wireguard_endpoint="b.example"),
+    }
+    error = plan_error(inventory(hosts))
+    assert any(lines_naming(error, name, "wireguard_topology") for name in hosts), str(error)
+    assert "wireguard_hub" in str(error)
+
+
+def test_hub_in_mesh():
+    hosts = {
+        "alpha": host(wireguard_hub=True, wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_endpoint="b.example"),
+    }
+    assert_reported(plan_error(inventory(hosts)), "alpha", "wireguard_hub")
+
+
+# -- routed subnets ----------------------------------------------------------------------------------------
+
+
+def test_routed_subnet_with_host_bits_set():
+    error = plan_error(inventory({"alpha": host(wireguard_routed_subnets=["192.168.1.1/24"]), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_routed_subnets", "192.168.1.0/24")
+
+
+def test_routed_subnet_not_a_network():
+    error = plan_error(inventory({"alpha": host(wireguard_routed_subnets="lan"), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_routed_subnets")
+
+
+@pytest.mark.parametrize(("first", "second"), [("192.168.1.0/24", "192.168.1.0/24"), ("fd10::/64", "fd10:0:0:0::/64")])
+def test_same_routed_subnet_on_two_hosts(first, second):
+    hosts = {
+        "alpha": host(wireguard_routed_subnets=[first], wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_routed_subnets=[second], wireguard_endpoint="b.example"),
+    }
+    error = plan_error(inventory(hosts))
+    assert any(
+        lines_naming(error, one, "wireguard_routed_subnets") and other in str(error)
+        for one, other in (("alpha", "bravo"), ("bravo", "alpha"))
+    ), str(error)
+
+
+@pytest.mark.parametrize(
+    ("network", "subnet"),
+    [
+        (NET, "10.99.0.128/25"),
+        (NET, "10.0.0.0/8"),
+        (NET, "10.99.0.7/32"),
+        ([NET, NET6], "fd00:99::/96"),
+        ([NET, NET6], "fd00::/16"),
+    ],
+)
+def test_routed_subnet_inside_the_network(network, subnet):
+    hosts = {
+        "alpha": host(wireguard_network=network, wireguard_routed_subnets=[subnet], wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_network=network, wireguard_endpoint="b.example"),
+    }
+    assert_reported(plan_error(inventory(hosts)), "alpha", "wireguard_routed_subnets")
+
+
+@pytest.mark.parametrize("subnet", ["0.0.0.0/0", "::/0"])
+def test_default_route_as_routed_subnet(subnet):
+    error = plan_error(inventory({"alpha": host(wireguard_routed_subnets=[subnet]), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_routed_subnets", "wireguard_exit_node")
+
+
+# -- exit nodes -------------------------------------------------------------------------------------------
+
+
+def exit_inventory(**alpha):
+    return inventory(
+        {
+            "alpha": host(wireguard_endpoint="a.example", **alpha),
+            "bravo": host(wireguard_endpoint="b.example"),
+            "exit": host(wireguard_endpoint="x.example", wireguard_exit_node=True),
+            "gone": host(wireguard_state="absent", wireguard_exit_node=True),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "mention"),
+    [("bravo", "bravo"), ("nosuchhost", "nosuchhost"), ("alpha", "itself"), ("gone", "absent")],
+    ids=["not-an-exit-node", "unknown-host", "itself", "absent-host"],
+)
+def test_via_exit_node_invalid_target(target, mention):
+    error = plan_error(exit_inventory(wireguard_via_exit_node=target))
+    assert_reported(error, "alpha", "wireguard_via_exit_node", mention)
+
+
+def test_via_exit_node_set_on_an_exit_node():
+    error = plan_error(exit_inventory(wireguard_exit_node=True, wireguard_via_exit_node="exit"))
+    assert_reported(error, "alpha", "wireguard_via_exit_node")
+
+
+def test_via_exit_node_that_is_not_a_peer_in_mesh():
+    error = plan_error(exit_inventory(wireguard_via_exit_node="exit", wireguard_peers_exclude=["exit"]))
+    assert_reported(error, "alpha", "wireguard_via_exit_node", "exit")
+
+
+def test_via_exit_node_that_is_not_a_peer_in_hub_spoke():
+    common = {"wireguard_topology": "hub_spoke"}
+    hosts = {
+        "hub": host(wireguard_hub=True, wireguard_endpoint="h.example", **common),
+        "exit": host(wireguard_exit_node=True, wireguard_endpoint="x.example", **common),
+        "spoke": host(wireguard_via_exit_node="exit", wireguard_endpoint="s.example", **common),
+    }
+    assert_reported(plan_error(inventory(hosts)), "spoke", "wireguard_via_exit_node", "exit")
+
+
+# -- per-host settings ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["wg-interface-too-long", "a" * 16, "", "wg 0", "wg/0"])
+def test_bad_interface_name(name):
+    error = plan_error(inventory({"alpha": host(wireguard_interface=name), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_interface")
+
+
+def test_interface_name_of_fifteen_characters_is_fine():
+    plans = plan.plan_all(
+        inventory({"alpha": host(wireguard_interface="a" * 15, wireguard_endpoint="a.example"), "bravo": host()})
+    )[0]
+    assert plans["alpha"].interface == "a" * 15
+
+
+@pytest.mark.parametrize("port", [0, 65536, -1, "abc", "51820/udp", 1.5, True])
+def test_port_out_of_range(port):
+    error = plan_error(inventory({"alpha": host(wireguard_port=port), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_port")
+
+
+@pytest.mark.parametrize("value", [-1, 65536, "often"])
+def test_bad_keepalive(value):
+    error = plan_error(inventory({"alpha": host(wireguard_persistent_keepalive=value), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_persistent_keepalive")
+
+
+@pytest.mark.parametrize("variable", ["wireguard_behind_nat", "wireguard_exit_node", "wireguard_hub"])
+def test_non_boolean_flag(variable):
+    error = plan_error(inventory({"alpha": host(**{variable: "maybe"}), "bravo": host()}))
+    assert_reported(error, "alpha", variable)
+
+
+@pytest.mark.parametrize("endpoint", ["bad host", "vpn.example.com:0", "[2001:db8::1"])
+def test_bad_endpoint(endpoint):
+    error = plan_error(
+        inventory({"alpha": host(wireguard_endpoint=endpoint), "bravo": host(wireguard_endpoint="b.example")})
+    )
+    assert_reported(error, "alpha", "wireguard_endpoint")
+
+
+@pytest.mark.parametrize("value", ["gone", "Present", True])
+def test_bad_state(value):
+    error = plan_error(inventory({"alpha": host(wireguard_state=value), "bravo": host()}))
+    assert_reported(error, "alpha", "wireguard_state")
+
+
+@pytest.mark.parametrize("variable", ["wireguard_peers_include", "wireguard_peers_exclude"])
+def test_unknown_include_or_exclude_name(variable):
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", **{variable: ["bravo", "nosuchthing"]}),
+        "bravo": host(wireguard_endpoint="b.example"),
+    }
+    assert_reported(plan_error(inventory(hosts, {"wireguard": ["alpha", "bravo"]})), "alpha", variable, "nosuchthing")
+
+
+def test_excluding_an_absent_host_is_harmless():
+    """Marking a host absent is how it is removed (DESIGN: wireguard_state); other hosts that exclude it must
+    keep planning. The absent host is still in the WireGuard group, so "neither a host of the WireGuard group
+    nor an inventory group" would be wrong anyway."""
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", wireguard_peers_exclude=["charlie"]),
+        "bravo": host(wireguard_endpoint="b.example"),
+        "charlie": host(wireguard_endpoint="c.example", wireguard_state="absent"),
+    }
+    plans = plan.plan_all(inventory(hosts))[0]
+    assert sorted(plans) == ["alpha", "bravo"]
+    assert [p.name for p in plans["alpha"].peers] == ["bravo"]
+
+
+# -- reachability ----------------------------------------------------------------------------------------------
+
+
+def test_unreachable_pair_fails_when_asked_to():
+    hosts = {
+        "alpha": host(wireguard_unreachable_pairs="fail"),
+        "bravo": host(wireguard_unreachable_pairs="fail"),
+        "charlie": host(wireguard_unreachable_pairs="fail", wireguard_endpoint="c.example"),
+    }
+    error = plan_error(inventory(hosts))
+    assert len(error.problems) == 1
+    assert any(lines_naming(error, name, "wireguard_endpoint") for name in ("alpha", "bravo")), str(error)
+    assert "alpha" in str(error) and "bravo" in str(error)
+    assert "charlie" not in str(error)
+
+
+def test_unreachable_pair_is_left_out_with_a_warning_by_default():
+    hosts = {"alpha": host(), "bravo": host(), "charlie": host(wireguard_endpoint="c.example")}
+    plans, warnings = plan.plan_all(inventory(hosts))
+    assert [p.name for p in plans["alpha"].peers] == ["charlie"]
+    assert [p.name for p in plans["bravo"].peers] == ["charlie"]
+    assert [p.name for p in plans["charlie"].peers] == ["alpha", "bravo"]
+    pair_warnings = [w for w in warnings if "alpha" in w and "bravo" in w and "wireguard_endpoint" in w]
+    assert len(pair_warnings) == 1
+    assert not any("charlie" in w and "endpoint" in w for w in warnings if w not in pair_warnings)
+
+
+def hub_spoke(**hosts):
+    for values in hosts.values():
+        values.setdefault("wireguard_topology", "hub_spoke")
+        values.setdefault("wireguard_network", NET)
+    return inventory(hosts)
+
+
+def test_spoke_without_a_hub_because_of_endpoints():
+    inv = hub_spoke(hub=host(wireguard_hub=True), spoke=host(), other=host(wireguard_endpoint="o.example"))
+    assert_reported(plan_error(inv), "spoke", "wireguard_endpoint")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("wireguard_peers_exclude", ["hub"]), ("wireguard_peers_include", ["other"])]
+)
+def test_spoke_without_a_hub_because_of_its_own_lists(variable, value):
+    inv = hub_spoke(
+        hub=host(wireguard_hub=True, wireguard_endpoint="h.example"),
+        spoke=host(wireguard_endpoint="s.example", **{variable: value}),
+        other=host(wireguard_endpoint="o.example"),
+    )
+    assert_reported(plan_error(inv), "spoke", variable)
+
+
+def test_spoke_without_a_hub_because_the_hub_excludes_it():
+    """The spoke has an endpoint and no lists of its own: the hub's exclude list is the cause, so the error
+    must point there, not at the spoke's wireguard_endpoint (setting one would change nothing)."""
+    inv = hub_spoke(
+        hub=host(wireguard_hub=True, wireguard_endpoint="h.example", wireguard_peers_exclude=["spoke"]),
+        spoke=host(wireguard_endpoint="s.example"),
+    )
+    error = plan_error(inv)
+    assert "spoke" in str(error)
+    assert_reported(error, "hub", "wireguard_peers_exclude")
+
+
+# -- all problems at once -----------------------------------------------------------------------------------------
+
+
+def test_several_problems_are_reported_together():
+    hosts = {
+        "alpha": host(wireguard_public_key="garbage", wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_port=70000, wireguard_endpoint="b.example"),
+        "charlie": host(wireguard_interface="x" * 20, wireguard_endpoint="c.example"),
+        "delta": host(wireguard_endpoint="[::1", wireguard_state="present"),
+        "echo": host(wireguard_routed_subnets=["0.0.0.0/0"], wireguard_endpoint="e.example"),
+        "foxtrot": host(wireguard_via_exit_node="alpha", wireguard_endpoint="f.example"),
+        "golf": host(wireguard_state="maybe"),
+    }
+    error = plan_error(inventory(hosts))
+    expected = {
+        ("alpha", "wireguard_public_key"),
+        ("bravo", "wireguard_port"),
+        ("charlie", "wireguard_interface"),
+        ("delta", "wireguard_endpoint"),
+        ("echo", "wireguard_routed_subnets"),
+        ("foxtrot", "wireguard_via_exit_node"),
+        ("golf", "wireguard_state"),
+    }
+    assert {(p.host, p.variable) for p in error.problems} == expected
+    for host_name, variable in expected:
+        assert_reported(error, host_name, variable)
+    assert f"{len(expected)} problem" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("late_hosts", "late_problem"),
+    [
+        (
+            {"bravo": host(wireguard_routed_subnets=["10.99.0.128/25"], wireguard_endpoint="b.example")},
+            ("bravo", "wireguard_routed_subnets"),
+        ),
+        (
+            {
+                "bravo": host(wireguard_address="10.99.0.9", wireguard_endpoint="b.example"),
+                "charlie": host(wireguard_address="10.99.0.9", wireguard_endpoint="c.example"),
+            },
+            ("charlie", "wireguard_address"),
+        ),
+    ],
+    ids=["routed-subnet-inside-network", "duplicate-address"],
+)
+def test_problems_found_while_allocating_are_reported_with_the_others(late_hosts, late_problem):
+    """The module promises every problem in one PlanError. A bad key on one host must not hide a routed
+    subnet inside the tunnel network, or a duplicate address, on other hosts (the user would fix one batch
+    and only then learn about the next)."""
+    hosts = {"alpha": host(wireguard_public_key="garbage", wireguard_endpoint="a.example"), **late_hosts}
+    error = plan_error(inventory(hosts))
+    found = {(p.host, p.variable) for p in error.problems}
+    assert ("alpha", "wireguard_public_key") in found
+    late_variable = late_problem[1]
+    assert any(p.variable == late_variable and p.host in late_hosts for p in error.problems), str(error)
+    assert any(lines_naming(error, name, late_variable) for name in late_hosts), str(error)
+
+
+def test_plan_error_is_a_value_error_listing_problems():
+    error = plan_error(inventory({"alpha": host(wireguard_port=0)}))
+    assert isinstance(error, ValueError)
+    assert all(isinstance(p, inventory_mod.Problem) for p in error.problems)
+    assert len(error.problems) == 1
+    assert "alpha" in str(error.problems[0]) and "wireguard_port" in str(error.problems[0])
+
+
+def test_role_defaults_match_the_planner_defaults():
+    """roles/wireguard/defaults/main.yml repeats the planner's DEFAULTS (role defaults of other hosts are not
+    visible through hostvars); both must say the same."""
+    yaml = pytest.importorskip("yaml")
+    defaults_file = Path(__file__).resolve().parents[4] / "roles" / "wireguard" / "defaults" / "main.yml"
+    if not defaults_file.exists():
+        pytest.skip("the wireguard role has no defaults file yet")
+    role_defaults = yaml.safe_load(defaults_file.read_text(encoding="utf-8"))
+    for variable, value in inventory_mod.DEFAULTS.items():
+        assert variable in role_defaults, f"{variable} missing from {defaults_file}"
+        assert role_defaults[variable] == value, f"{variable}: role says {role_defaults[variable]!r}, planner {value!r}"
