@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "wireguard_routed_subnets": [],
     "wireguard_peers_include": [],
     "wireguard_peers_exclude": [],
+    "wireguard_unmanaged_peers": [],
 }
 
 # Variables the planner reads from each host. `wireguard_psk_secret_set` is not an inventory variable:
@@ -60,9 +61,18 @@ INPUT_VARIABLES = (
     "wireguard_persistent_keepalive",
     "wireguard_unreachable_pairs",
     "wireguard_psk_secret_set",
+    "wireguard_unmanaged_peers",
 )
 
 TOPOLOGIES = ("mesh", "hub_spoke")
+# Unmanaged peers (phones, laptops) are planned like hosts behind NAT; these are their entry's fields.
+_UNMANAGED_FIELDS = {
+    "wireguard_address": "address",
+    "wireguard_peers_include": "connect_to",
+    "wireguard_via_exit_node": "via_exit_node",
+    "wireguard_persistent_keepalive": "persistent_keepalive",
+}
+_PEER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _INTERFACE_NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
 
 
@@ -104,6 +114,7 @@ class HostSpec:
     psk: bool
     addresses: list[IPInterface] = field(default_factory=list)
     allocated: bool = False
+    unmanaged: bool = False
 
 
 @dataclass
@@ -114,6 +125,7 @@ class Network:
     hosts: dict[str, HostSpec]
     absent: list[str]
     warnings: list[str]
+    unmanaged: dict[str, str] = field(default_factory=dict)  # unmanaged peer -> host whose vars define it
 
     @property
     def allocations(self) -> dict[str, list[str]]:
@@ -127,6 +139,19 @@ class _Checker:
 
     def add(self, host: str, variable: str, message: str) -> None:
         self.problems.append(Problem(host, variable, message))
+
+
+def attribute_unmanaged(problems: Sequence[Problem], owners: Mapping[str, str]) -> list[Problem]:
+    """Problems found on an unmanaged peer's stand-in values name the inventory variable it came from."""
+    result = []
+    for problem in problems:
+        if problem.host in owners:
+            field = _UNMANAGED_FIELDS.get(problem.variable, problem.variable)
+            problem = Problem(
+                owners[problem.host], f"wireguard_unmanaged_peers[{problem.host}].{field}", problem.message
+            )
+        result.append(problem)
+    return result
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -355,12 +380,59 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
             explicit[name] = addresses
         specs[name] = spec
 
+    unmanaged = _unmanaged_peers(check, raw_hosts)
+    for name, values in unmanaged.items():
+        spec = _host_spec(check, name, values, raw_hosts, groups, recorded.get(name) or {})
+        addresses = _parse_addresses(check, name, values.get("wireguard_address"), networks) if networks else None
+        spec.unmanaged = True
+        if addresses:
+            explicit[name] = addresses
+        specs[name] = spec
+
     _check_cross_host(check, specs, topology, raw_hosts)
     if networks:
         _assign_addresses(check, specs, explicit, recorded, networks)
+    owners = {name: values["__defined_on"] for name, values in unmanaged.items()}
     if check.problems:
-        raise PlanError(check.problems)
-    return Network(networks, topology, unreachable, specs, sorted(absent), warnings)
+        raise PlanError(attribute_unmanaged(check.problems, owners))
+    return Network(networks, topology, unreachable, specs, sorted(absent), warnings, owners)
+
+
+def _unmanaged_peers(check: _Checker, raw_hosts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Stand-in host values for each present entry of the network-wide `wireguard_unmanaged_peers`."""
+    host, entries = _network_wide(check, raw_hosts, "wireguard_unmanaged_peers")
+    result: dict[str, dict[str, Any]] = {}
+    for index, entry in enumerate(_as_list(entries)):
+        name = entry.get("name") if isinstance(entry, Mapping) else None
+        where = f"wireguard_unmanaged_peers[{name if name else index}]"
+        if not isinstance(name, str) or not _PEER_NAME.match(name):
+            check.add(host, where, "needs a name of letters, digits, '.', '_' or '-' (it names the client's .conf)")
+            continue
+        if name in raw_hosts or name in result:
+            check.add(host, where, f"the name {name} is already used by a host or another unmanaged peer")
+            continue
+        unknown = sorted(
+            set(entry)
+            - {"name", "connect_to", "address", "via_exit_node", "persistent_keepalive", "allowed_ips", "dns", "state"}
+        )
+        if unknown:
+            check.add(host, where, f"unknown key(s) {', '.join(unknown)}")
+        if entry.get("state", "present") == "absent":
+            continue
+        if not _as_list(entry.get("connect_to")):
+            check.add(host, f"{where}.connect_to", "is required: name the host(s) or group(s) this client connects to")
+            continue
+        result[name] = {
+            "__defined_on": host,
+            "wireguard_address": entry.get("address"),
+            "wireguard_behind_nat": True,
+            "wireguard_peers_include": entry.get("connect_to"),
+            "wireguard_via_exit_node": entry.get("via_exit_node"),
+            "wireguard_persistent_keepalive": entry.get(
+                "persistent_keepalive", DEFAULTS["wireguard_persistent_keepalive"]
+            ),
+        }
+    return result
 
 
 def _host_spec(

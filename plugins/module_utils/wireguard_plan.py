@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .wireguard_inventory import HostSpec, Network, PlanError, Problem, load_network
+from .wireguard_inventory import HostSpec, Network, PlanError, Problem, attribute_unmanaged, load_network
 
 DEFAULT_ROUTES = ("0.0.0.0/0", "::/0")
 
@@ -202,7 +202,7 @@ def build(inventory: Mapping[str, Any], state: Mapping[str, Any] | None = None) 
     if pairs and network.unreachable_pairs == "fail":
         problems.extend(_unreachable_problem(a, b) for a, b in pairs)
     if problems:
-        raise PlanError(problems)
+        raise PlanError(attribute_unmanaged(problems, network.unmanaged))
     warnings = list(network.warnings)
     warnings.extend(f"{_unreachable_problem(a, b)} (pair left out)" for a, b in pairs)
     unknown = [name for name in planner.names if planner.hosts[name].public_key is None]

@@ -10,8 +10,8 @@ module: wireguard_keypair
 short_description: Keep a WireGuard private key on the node and return its public key
 version_added: 0.1.0
 description:
-  - Generates a WireGuard private key on the managed node (mode 0600, owned by root) unless one exists,
-    and returns only the public key. The private key is never returned or logged.
+  - Generates a WireGuard private key on the managed node (mode 0600, owned by root when run as root)
+    unless one exists, and returns only the public key. The private key is never returned or logged.
   - An existing key is never regenerated. With O(private_key) (for example from Ansible Vault), that key
     is written instead, replacing a different one.
   - Needs no C(wg) binary and no Python packages on the node (pure-Python X25519 when PyNaCl is missing).
@@ -99,17 +99,21 @@ def _write_key(module: AnsibleModule, path: str, key: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.chown(tmp, 0, 0)
+    if os.geteuid() == 0:
+        os.chown(tmp, 0, 0)
     os.replace(tmp, path)
 
 
 def _fix_mode(module: AnsibleModule, path: str) -> bool:
+    """0600, and owned by root when running as root (on a controller the key belongs to its user)."""
     info = os.stat(path)
-    if stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == 0 and info.st_gid == 0:
+    as_root = os.geteuid() == 0
+    if stat.S_IMODE(info.st_mode) == 0o600 and (not as_root or (info.st_uid, info.st_gid) == (0, 0)):
         return False
     if not module.check_mode:
         os.chmod(path, 0o600)
-        os.chown(path, 0, 0)
+        if as_root:
+            os.chown(path, 0, 0)
     return True
 
 
