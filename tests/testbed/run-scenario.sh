@@ -14,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
-action=test
+action="test"
 if [[ ${1:-} == --destroy ]]; then action=destroy; shift; fi
 scenario=${1:-}
 [[ -n $scenario ]] || { echo "usage: $0 [--destroy] <scenario> [ansible-playbook args]" >&2; exit 2; }
@@ -54,6 +54,7 @@ time_steps() {
   while IFS= read -r line; do
     printf '%s\n' "$line"
     [[ $line == *Execut* ]] || continue
+    # shellcheck disable=SC2001
     clean=$(sed 's/\x1b\[[0-9;]*m//g' <<<"$line")
     if [[ $clean =~ \[[^]]*\ \>\ ([a-z_]+)\]\ Executing ]]; then
       step=${BASH_REMATCH[1]} t0=$EPOCHREALTIME
@@ -62,7 +63,7 @@ time_steps() {
       step=""
     fi
   done
-  printf '%s' "${out%, }" >"$steps_file"
+  printf '%s, ' "${out%, }" >>"$steps_file"
 }
 run_molecule() { # molecule args...; keeps molecule's exit status
   molecule "$@" 2>&1 | time_steps
@@ -91,11 +92,14 @@ case $action in
 esac
 # Last resort (e.g. molecule itself failed before destroy): anything still labelled for the scenario.
 if [[ $action != keep ]] && ((rc != 0)) || [[ $action == destroy ]]; then
-  ids=$(podman ps -a -q --filter "label=wgops.scenario=$scenario")
-  [[ -z $ids ]] || podman rm -f -t 0 $ids >/dev/null || true
-  nets=$(podman network ls -q --filter "label=wgops.scenario=$scenario")
-  [[ -z $nets ]] || podman network rm -f $nets >/dev/null || true
+  mapfile -t names < <(podman ps -a --format '{{.Names}}' --filter "label=wgops.scenario=$scenario")
+  if ((${#names[@]})); then
+    podman rm -f -t 0 "${names[@]}" >/dev/null || true
+    for n in "${names[@]}"; do find /sys/fs/cgroup/*/wgops/"$n" -depth -type d -exec rmdir {} + 2>/dev/null || true; done
+  fi
+  mapfile -t nets < <(podman network ls -q --filter "label=wgops.scenario=$scenario")
+  ((${#nets[@]} == 0)) || podman network rm -f "${nets[@]}" >/dev/null || true
 fi
-steps=$(cat "$steps_file")
+steps=$(cat "$steps_file"); steps=${steps%, }
 echo "scenario $scenario: $(($(date +%s) - start))s${steps:+ ($steps)}"
 exit "$rc"
