@@ -40,6 +40,8 @@ if [[ ! -e $collections/ansible_collections/wgops/fleet ]]; then
 fi
 bundled="$("$VENV/bin/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[-1]))')"
 export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$collections}"
+# The inventory's connection: runc exec into the podman containers, pipelined (see the plugin).
+export ANSIBLE_CONNECTION_PLUGINS="$ROOT/tests/testbed/connection_plugins"
 case ":$ANSIBLE_COLLECTIONS_PATH:" in *":$bundled:"*) ;; *) ANSIBLE_COLLECTIONS_PATH+=":$bundled" ;; esac
 
 # Images (fast no-op when present).

@@ -13,7 +13,9 @@
 #          WGOPS_TRIXIE_MIRROR   Debian mirror for trixie (default: same, or deb.debian.org if that
 #                                mirror is a snapshot.debian.org archive)
 #          WGOPS_IMAGE_REBUILD=1 rebuild even if the image/tarball exists
-#          WGOPS_NO_SYSTEM_CONF=1 do not install /etc/containers/containers.conf.d/50-wgops-testbed.conf
+#          WGOPS_SYSTEM_CONF=1   also install /etc/containers/containers.conf.d/50-wgops-testbed.conf, for
+#                                running plain `podman` by hand (the project's scripts pass CONTAINERS_CONF
+#                                and never need it; the machine's global config is left alone by default)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -38,7 +40,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 if [[ $EUID -ne 0 ]]; then
   command -v sudo >/dev/null || die "must run as root (rootful podman, debootstrap)"
-  exec sudo --preserve-env=CONTAINERS_CONF,XDG_CACHE_HOME,HOME,WGOPS_DEBIAN_MIRROR,WGOPS_TRIXIE_MIRROR,WGOPS_IMAGE_REBUILD,WGOPS_NO_SYSTEM_CONF "$0" "$@"
+  exec sudo --preserve-env=CONTAINERS_CONF,XDG_CACHE_HOME,HOME,WGOPS_DEBIAN_MIRROR,WGOPS_TRIXIE_MIRROR,WGOPS_IMAGE_REBUILD,WGOPS_SYSTEM_CONF "$0" "$@"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -59,7 +61,7 @@ ensure_host_packages() {
 # uses the same network backend and runtime. With CONTAINERS_CONF set podman reads only that file.
 ensure_system_conf() {
   local dropin=/etc/containers/containers.conf.d/50-wgops-testbed.conf
-  [[ ${WGOPS_NO_SYSTEM_CONF:-0} == 1 ]] && return 0
+  [[ ${WGOPS_SYSTEM_CONF:-0} == 1 ]] || return 0
   cmp -s "$HERE/containers.conf" "$dropin" && return 0
   log "installing $dropin (same as tests/testbed/containers.conf)"
   mkdir -p "${dropin%/*}"
