@@ -15,7 +15,6 @@ COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/wgops/fleet
 SCENARIOS ?= $(shell cat molecule/SCENARIOS 2>/dev/null)
 
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
-export ANSIBLE_COLLECTIONS_SCAN_SYS_PATH := false
 export CONTAINERS_CONF := $(CURDIR)/tests/testbed/containers.conf
 export PATH := $(BIN):$(PATH)
 

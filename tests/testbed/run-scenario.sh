@@ -31,8 +31,8 @@ export MOLECULE_GLOB="molecule/*/molecule.yml"
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-$([[ -t 1 ]] && echo true || echo false)}"
 
 # This checkout as wgops.fleet (what `make collection` does), then the collections bundled with the
-# `ansible` package in the venv (containers.podman, ansible.posix, ...): the Makefile turns off
-# scanning sys.path, so they must be on the path explicitly.
+# `ansible` package in the venv (ansible.posix for the profile_tasks callback, ...), named explicitly so
+# the path does not depend on how ansible scans sys.path.
 collections="$ROOT/.build/collections"
 if [[ ! -e $collections/ansible_collections/wgops/fleet ]]; then
   mkdir -p "$collections/ansible_collections/wgops"
