@@ -65,5 +65,11 @@ test: lint unit molecule-all ## everything CI runs
 bench: collection ## planner benchmarks against the template baseline
 	$(BIN)/python bench/bench_planner.py
 
+lab: collection testbed ## a local fleet of containers configured by site.yml (kept running)
+	KEEP=1 tests/testbed/run-scenario.sh lab
+
+lab-destroy: venv ## remove everything `make lab` made
+	tests/testbed/run-scenario.sh --destroy lab
+
 clean: ## remove the venv and build products (not the image cache)
 	rm -rf $(VENV) $(BUILD) .pytest_cache .hypothesis .ruff_cache
