@@ -80,6 +80,12 @@ class Planner:
         self._network_prefixes = tuple(str(n) for n in network.networks)
         self._filtered = any(spec.include is not None or spec.exclude for spec in self.hosts.values())
         self._links: dict[str, list[str]] = {}
+        self._peer_facts = (
+            {n: spec.public_key for n, spec in self.hosts.items()},
+            {n: spec.endpoint for n, spec in self.hosts.items()},
+            {n: spec.psk and spec.public_key is not None for n, spec in self.hosts.items()},
+        )
+        self._shared_entries: dict[tuple[int | None, bool], dict[str, PeerPlan]] = {}
         self._routed = tuple((name, subnet) for name in self.names for subnet in self.hosts[name].routed)
         self._elsewhere: dict[frozenset[str], tuple[str, ...]] = {}
 
@@ -157,28 +163,48 @@ class Planner:
     # -- plans --------------------------------------------------------------------------------
     def host(self, name: str) -> HostPlan:
         spec = self.hosts[name]
-        hosts = self.hosts
         keepalive = spec.keepalive if spec.behind_nat and spec.keepalive else None
         wants_psk = spec.psk and spec.public_key is not None
+        links = self.links(name)
+        keys, endpoints, psk_ready = self._peer_facts
+        make = tuple.__new__
         if self.network.topology == "hub_spoke" or spec.via_exit:
             allowed = self.allowed_ips
-            prefixes = [allowed(name, peer) for peer in self.links(name)]
-        else:
-            own = self._own
-            prefixes = [own[peer] for peer in self.links(name)]
-        peers = []
-        for peer, allowed_ips in zip(self.links(name), prefixes):
-            other = hosts[peer]
-            peers.append(
-                PeerPlan(
-                    peer,
-                    other.public_key,
-                    allowed_ips,
-                    other.endpoint,
-                    keepalive if other.endpoint is not None else None,
-                    wants_psk and other.psk and other.public_key is not None,
+            peers = [
+                make(
+                    PeerPlan,
+                    (
+                        peer,
+                        keys[peer],
+                        allowed(name, peer),
+                        endpoints[peer],
+                        keepalive if endpoints[peer] is not None else None,
+                        wants_psk and psk_ready[peer],
+                    ),
                 )
-            )
+                for peer in links
+            ]
+        else:
+            # The hot path of a large mesh (a 1000-host mesh has a million peer entries): a peer's entry
+            # only depends on this host's keepalive and preshared-key setting, so hosts alike share them.
+            shared = self._shared_entries.setdefault((keepalive, wants_psk), {})
+            own = self._own
+            peers = []
+            for peer in links:
+                entry = shared.get(peer)
+                if entry is None:
+                    entry = shared[peer] = make(
+                        PeerPlan,
+                        (
+                            peer,
+                            keys[peer],
+                            own[peer],
+                            endpoints[peer],
+                            keepalive if endpoints[peer] is not None else None,
+                            wants_psk and psk_ready[peer],
+                        ),
+                    )
+                peers.append(entry)
         return HostPlan(
             name=name,
             interface=spec.interface,
