@@ -79,7 +79,7 @@ class Connection(ConnectionBase):
         super().put_file(in_path, out_path)
         with open(to_bytes(in_path, errors="surrogate_or_strict"), "rb") as handle:
             data = handle.read()
-        rc, stdout, stderr = self._runc([b"sh", b"-c", b'cat > "$0"', to_bytes(out_path)], data)
+        rc, _out, stderr = self._runc([b"sh", b"-c", b'cat > "$0"', to_bytes(out_path)], data)
         if rc != 0:
             raise AnsibleError(f"failed to put {in_path} to {out_path}: {to_native(stderr)}")
 
