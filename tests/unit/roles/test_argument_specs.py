@@ -1,0 +1,49 @@
+"""Every role's meta/argument_specs.yml declares all of its defaults, with the same default values."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROLES = Path(__file__).resolve().parents[3] / "roles"
+ROLE_NAMES = sorted(p.name for p in ROLES.iterdir() if (p / "meta" / "argument_specs.yml").exists())
+
+
+def load(role: str) -> tuple[dict, dict]:
+    defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text(encoding="utf-8")) or {}
+    specs = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
+    return defaults, specs["argument_specs"]["main"]["options"]
+
+
+def test_there_are_roles_to_check():
+    assert "wireguard" in ROLE_NAMES
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+def test_every_default_is_declared(role):
+    defaults, options = load(role)
+    undeclared = sorted(set(defaults) - set(options))
+    assert not undeclared, f"roles/{role}: defaults not in meta/argument_specs.yml: {undeclared}"
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+def test_declared_defaults_match(role):
+    defaults, options = load(role)
+    for name, option in options.items():
+        if "default" in option:
+            assert name in defaults, f"roles/{role}: {name} has a spec default but no entry in defaults/main.yml"
+            assert option["default"] == defaults[name], (
+                f"roles/{role}: {name}: spec {option['default']!r} != defaults {defaults[name]!r}"
+            )
+        elif name in defaults:
+            templated = isinstance(defaults[name], str) and "{{" in defaults[name]
+            assert defaults[name] is None or templated, (
+                f"roles/{role}: {name} defaults to {defaults[name]!r} but its spec gives no default"
+            )
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+def test_every_public_variable_is_prefixed(role):
+    defaults, options = load(role)
+    wrong = sorted(name for name in set(defaults) | set(options) if not name.startswith(f"{role}_"))
+    assert not wrong, f"roles/{role}: public variables must start with {role}_: {wrong}"
