@@ -58,7 +58,13 @@ molecule: collection testbed ## run one scenario: make molecule S=<scenario>
 	tests/testbed/run-scenario.sh $(S)
 
 molecule-all: collection testbed ## run every scenario listed in molecule/SCENARIOS
-	@for s in $(SCENARIOS); do tests/testbed/run-scenario.sh $$s || exit 1; done
+	@passed=0; failed=""; \
+	for s in $(SCENARIOS); do \
+	  if tests/testbed/run-scenario.sh $$s; then passed=$$((passed + 1)); else failed="$$failed $$s"; fi; \
+	done; \
+	echo "molecule scenarios failed:$${failed:- none}"; \
+	echo "scenarios: $$passed passed, $$(echo $$failed | wc -w) failed"; \
+	test -z "$$failed"
 
 test: lint unit molecule-all ## everything CI runs
 
