@@ -79,3 +79,7 @@ lab-destroy: venv ## remove everything `make lab` made
 
 clean: ## remove the venv and build products (not the image cache)
 	rm -rf $(VENV) $(BUILD) .pytest_cache .hypothesis .ruff_cache
+
+.PHONY: test-kernel
+test-kernel: collection ## kernel WireGuard in two qemu VMs (scenario wireguard_kernel, ~10 min; tests/kernel/README.md)
+	tests/testbed/run-scenario.sh wireguard_kernel

@@ -47,7 +47,7 @@ attributes:
 EXAMPLES = r"""
 - name: Record keys and addresses for the whole WireGuard group
   wgops.fleet.wireguard_fleet_state:
-    path: "{{ inventory_dir }}/fleet_state/wireguard.json"
+    path: "{{ inventory_dir }}/.fleet_state/wireguard.json"
     inventory: "{{ groups | wgops.fleet.wireguard_inventory(hostvars) }}"
     public_keys: "{{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, ['__wireguard_public_key']))) }}"
   delegate_to: localhost

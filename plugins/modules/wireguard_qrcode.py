@@ -44,8 +44,8 @@ attributes:
 EXAMPLES = r"""
 - name: QR code for a phone
   wgops.fleet.wireguard_qrcode:
-    src: "{{ inventory_dir }}/wireguard_clients/phone-alice.conf"
-    dest: "{{ inventory_dir }}/wireguard_clients/phone-alice.png"
+    src: "{{ inventory_dir }}/.wireguard_clients/phone-alice.conf"
+    dest: "{{ inventory_dir }}/.wireguard_clients/phone-alice.png"
   delegate_to: localhost
 """
 
