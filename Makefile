@@ -18,7 +18,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export CONTAINERS_CONF := $(CURDIR)/tests/testbed/containers.conf
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection lint sanity unit testbed molecule molecule-all test bench lab lab-destroy clean
+.PHONY: help venv collection lint sanity unit binaries integration testbed molecule molecule-all test bench lab lab-destroy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,6 +42,7 @@ lint: collection ## yamllint, ruff, ansible-lint (production) and ansible-test s
 	$(BIN)/ruff check plugins tests bench
 	$(BIN)/ruff format --check plugins tests bench
 	$(BIN)/ansible-lint --profile production
+	$(BIN)/antsibull-changelog lint
 	$(MAKE) --no-print-directory sanity
 
 sanity: collection ## ansible-test sanity, from a copy under ansible_collections/wgops/fleet
@@ -50,6 +51,12 @@ sanity: collection ## ansible-test sanity, from a copy under ansible_collections
 unit: collection ## pytest on the planner, filters and modules
 	$(BIN)/pytest -q tests/unit
 
+binaries: ## go install Headscale (the upgrade path's versions) and tailscale, tailscaled, derper (cached by version)
+	tests/testbed/go-binaries.sh
+
+integration: collection binaries ## the Headscale/Tailscale modules and config against the real binaries, on loopback
+	tests/integration/run.sh
+
 testbed: venv ## install podman and build the Debian base images (cached by tag)
 	tests/testbed/setup.sh
 
@@ -57,21 +64,20 @@ molecule: collection testbed ## run one scenario: make molecule S=<scenario>
 	@test -n "$(S)" || { echo "usage: make molecule S=<scenario> (one of: $(SCENARIOS))"; exit 2; }
 	tests/testbed/run-scenario.sh $(S)
 
-molecule-all: collection testbed ## run every scenario listed in molecule/SCENARIOS
-	@passed=0; failed=""; \
-	for s in $(SCENARIOS); do \
-	  if tests/testbed/run-scenario.sh $$s; then passed=$$((passed + 1)); else failed="$$failed $$s"; fi; \
-	done; \
-	echo "molecule scenarios failed:$${failed:- none}"; \
-	echo "scenarios: $$passed passed, $$(echo $$failed | wc -w) failed"; \
-	test -z "$$failed"
+molecule-all: collection testbed binaries ## run every scenario in molecule/SCENARIOS, JOBS (default 2) at a time
+	tests/testbed/run-all.sh $(SCENARIOS)
 
-test: lint unit molecule-all ## everything CI runs
+# The Go builds (minutes on a fresh machine) start first, in the background, while lint and the unit
+# tests run; `integration` and `molecule-all` wait for them (go-binaries.sh holds a lock).
+test: ## everything CI runs: lint, unit, integration, every scenario in molecule/SCENARIOS
+	@mkdir -p $(BUILD) && { tests/testbed/go-binaries.sh >$(BUILD)/go-binaries.log 2>&1 & }
+	$(MAKE) --no-print-directory lint unit integration molecule-all
 
-bench: collection ## planner benchmarks against the template baseline
+bench: collection testbed binaries ## planner benchmarks (ratios to templates) and the fleet benchmark on the lab
 	$(BIN)/python bench/bench_planner.py
+	bench/bench_fleet.sh
 
-lab: collection testbed ## a local fleet of containers configured by site.yml (kept running)
+lab: collection testbed binaries ## a local fleet of containers configured by site.yml (kept running)
 	KEEP=1 tests/testbed/run-scenario.sh lab
 
 lab-destroy: venv ## remove everything `make lab` made

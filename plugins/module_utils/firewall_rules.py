@@ -45,6 +45,9 @@ SERVICES: dict[str, list[str]] = {
     "ntp": ["123/udp"],
     "tailscale": ["41641/udp"],
 }
+# The interface tailscaled creates.
+TAILNET_INTERFACE = "tailscale0"
+
 
 _PORT_SPEC = re.compile(r"^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*/\s*([a-zA-Z]+)\s*$")
 
@@ -311,13 +314,17 @@ def ruleset(
         {"interface": name, "policy": tunnel_policy, "allowed": _merge(tunnel_allowed)} for name in interfaces
     ]
 
-    # 4. forwarding and NAT
-    planned = any(t["forwarding"] for t in mine)
+    # 4. forwarding and NAT. A tailnet subnet router or exit node forwards from tailscale0 to anywhere
+    # (tailscaled masquerades those flows itself).
+    tailnet_forwarding = bool(s.get("tailnet_forwarding"))
+    planned = any(t["forwarding"] for t in mine) or tailnet_forwarding
     forwarding = _flag(problems, host, "firewall_forwarding", s.get("forwarding"), planned)
     masquerade_exit = _flag(problems, host, "firewall_masquerade_exit_node", s.get("masquerade_exit_node"), True)
     masquerade_routed = _flag(problems, host, "firewall_masquerade_routed", s.get("masquerade_routed"), False)
     forward: dict[str, list[Any]] = {"tunnel_to_tunnel": [], "tunnel_to_any": [], "routed": []}
     masquerade: list[dict[str, Any]] = []
+    if forwarding and tailnet_forwarding:
+        forward["tunnel_to_any"].append(TAILNET_INTERFACE)
     if forwarding:
         for tunnel in mine:
             iface = tunnel["interface"]

@@ -6,6 +6,9 @@
 #   KEEP=1 tests/testbed/run-scenario.sh <scenario>     create + prepare + converge + verify, keep the
 #                                                       containers (re-run to converge again)
 #   tests/testbed/run-scenario.sh --destroy <scenario>  remove a kept scenario's containers/networks
+#   tests/testbed/run-scenario.sh --create <scenario>   create + prepare only, keep the containers
+#   tests/testbed/run-scenario.sh --exec <scenario> CMD...  run CMD with this script's environment
+#                                                       (e.g. molecule converge -s <scenario>; used by bench/)
 #
 # Prints "scenario <name>: <N>s" at the end; exits non-zero on failure (containers are destroyed
 # on failure unless KEEP=1). Extra arguments after the scenario go to molecule's ansible-playbook.
@@ -15,7 +18,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
 
 action="test"
-if [[ ${1:-} == --destroy ]]; then action=destroy; shift; fi
+case ${1:-} in
+  --destroy) action=destroy; shift ;;
+  --create) action=create; shift ;;
+  --exec) action="exec"; shift ;;
+esac
 scenario=${1:-}
 [[ -n $scenario ]] || { echo "usage: $0 [--destroy] <scenario> [ansible-playbook args]" >&2; exit 2; }
 shift
@@ -44,8 +51,10 @@ export ANSIBLE_COLLECTIONS_PATH="${ANSIBLE_COLLECTIONS_PATH:-$collections}"
 export ANSIBLE_CONNECTION_PLUGINS="$ROOT/tests/testbed/connection_plugins"
 case ":$ANSIBLE_COLLECTIONS_PATH:" in *":$bundled:"*) ;; *) ANSIBLE_COLLECTIONS_PATH+=":$bundled" ;; esac
 
-# Images (fast no-op when present).
+# Images and the Go-built Headscale/Tailscale binaries (fast no-ops when cached).
 "$ROOT/tests/testbed/setup.sh" >&2
+WGOPS_GO_CACHE="$("$ROOT/tests/testbed/go-binaries.sh")"
+export WGOPS_GO_CACHE
 
 # Passes molecule's output through and notes how long each step ("[scenario > step] Executing" ..
 # "Executed") took; the summary goes to $steps_file.
@@ -91,9 +100,16 @@ case $action in
   destroy)
     run_molecule destroy -s "$scenario" || rc=$?
     ;;
+  create)
+    { run_molecule create -s "$scenario" && run_molecule prepare -s "$scenario"; } || rc=$?
+    ;;
+  exec)
+    "$@" || rc=$?
+    exit "$rc"
+    ;;
 esac
 # Last resort (e.g. molecule itself failed before destroy): anything still labelled for the scenario.
-if [[ $action != keep ]] && ((rc != 0)) || [[ $action == destroy ]]; then
+if [[ $action != keep && $action != create ]] && ((rc != 0)) || [[ $action == destroy ]]; then
   mapfile -t names < <(podman ps -a --format '{{.Names}}' --filter "label=wgops.scenario=$scenario")
   if ((${#names[@]})); then
     podman rm -f -t 0 "${names[@]}" >/dev/null || true

@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,3 +44,15 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# The Headscale fixtures are CLI output recorded on 2026-11-23 (keys with 1 h expiries among them):
+# read them as of their recording time, or they would "expire" an hour later.
+RECORDED_AT = 1795424400.0  # 2026-11-23T09:00:00Z
+
+
+@pytest.fixture(autouse=True)
+def _recorded_clock(monkeypatch):
+    from ansible_collections.wgops.fleet.plugins.module_utils import headscale_cli
+
+    monkeypatch.setattr(headscale_cli, "clock", lambda: RECORDED_AT)

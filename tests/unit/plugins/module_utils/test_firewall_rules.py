@@ -297,3 +297,14 @@ def test_management_check_agrees_with_the_rules(port, client, sources):
     admitted = not sources or any(ipaddress.ip_address(client) in ipaddress.ip_network(s) for s in sources)
     assert (fr.management_check(result, port, client) == []) == admitted
     assert result["accept"][0]["port"] == str(port)
+
+
+def test_tailnet_subnet_router_or_exit_node_forwards_from_tailscale0():
+    router = rules("laptop", [site_to_site()], tailnet_forwarding=True)
+    assert router["forwarding"]["enabled"] is True
+    assert router["forward"]["tunnel_to_any"] == ["tailscale0"]
+    assert router["masquerade"] == []  # tailscaled masquerades its subnet routes itself
+    assert (
+        rules("laptop", [site_to_site()], tailnet_forwarding=True, forwarding=False)["forward"]["tunnel_to_any"] == []
+    )
+    assert rules("laptop", [site_to_site()], tailnet_forwarding=False)["forward"]["tunnel_to_any"] == []

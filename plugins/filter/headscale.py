@@ -1,0 +1,45 @@
+# Copyright: wgops.fleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Thin Jinja2 filters over the Headscale config builder in plugins/module_utils (documented in the .yml files beside this)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config, headscale_derpmap
+from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+
+
+def headscale_config_filter(settings: Mapping[str, Any], host: str) -> dict[str, Any]:
+    if not isinstance(settings, Mapping):
+        raise AnsibleFilterError(f"headscale_config: expected the settings as a mapping, got {type(settings).__name__}")
+    try:
+        return headscale_config.build_config(dict(settings), str(host))
+    except PlanError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def headscale_derp_map(relays: Sequence[Mapping[str, Any]], host: str) -> dict[str, Any]:
+    try:
+        return headscale_derpmap.derp_map(relays, str(host))
+    except PlanError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def headscale_policy_text(policy: Any) -> str | None:
+    try:
+        return headscale_config.policy_text(policy)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"headscale_policy_text: {exc}") from None
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "headscale_config": headscale_config_filter,
+            "headscale_derp_map": headscale_derp_map,
+            "headscale_policy_text": headscale_policy_text,
+        }
