@@ -31,9 +31,10 @@ HOST_PACKAGES=(podman runc conmon netavark aardvark-dns iptables debootstrap deb
   zstd openssh-client ca-certificates)
 
 # Baked into every image. Deliberately NOT here: wireguard*, nftables, iptables, ufw, firewalld,
-# openssh-server (roles and scenarios install those for real).
+# openssh-server (roles and scenarios install those for real). The probes the scenarios verify with
+# (ping, nc, dig) are here, so a verification never depends on the mirror answering mid-run.
 IMAGE_PACKAGES=(python3 python3-apt systemd systemd-sysv dbus iproute2 iputils-ping procps
-  netcat-openbsd ca-certificates gnupg less)
+  netcat-openbsd bind9-dnsutils ca-certificates gnupg less)
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
