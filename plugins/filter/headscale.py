@@ -1,15 +1,15 @@
 # Copyright: wgops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Thin Jinja2 filters over the Headscale config builder in plugins/module_utils (documented in the .yml files beside this)."""
+"""Thin Jinja2 filters over the Headscale config and policy builders in plugins/module_utils (documented in the .yml files beside this)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config, headscale_derpmap
+from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config, headscale_derpmap, headscale_policy
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
 
 
@@ -36,10 +36,25 @@ def headscale_policy_text(policy: Any) -> str | None:
         raise AnsibleFilterError(f"headscale_policy_text: {exc}") from None
 
 
+def headscale_policy_from_groups(
+    rules: Sequence[Mapping[str, Any]], groups: Mapping[str, Any] | Iterable[str], host: str, policy: Any = None
+) -> dict[str, Any]:
+    try:
+        return headscale_policy.policy_from_groups(rules, groups, str(host), policy)
+    except PlanError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def headscale_policy_tags(rules: Sequence[Mapping[str, Any]], group_names: Iterable[str]) -> list[str]:
+    return headscale_policy.tags_of_host(rules, group_names)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "headscale_config": headscale_config_filter,
             "headscale_derp_map": headscale_derp_map,
+            "headscale_policy_from_groups": headscale_policy_from_groups,
+            "headscale_policy_tags": headscale_policy_tags,
             "headscale_policy_text": headscale_policy_text,
         }

@@ -95,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
     "tls_letsencrypt_listen": ":http",
     "policy_mode": "file",
     "policy": {},
+    "policy_acls": [],
     "users": [],
     "config_overrides": {},
 }
@@ -862,7 +863,8 @@ class _Builder:
             if path and not path.startswith("/"):
                 self.add("policy", f"the policy file path {path!r} is not absolute (the role's policy_path)")
         else:
-            path = f"{self.config_dir()}/{POLICY_FILE}" if text is not None else ""
+            generated = bool(self.s.get("policy_acls"))  # headscale_policy_acls: headscale_policy.policy_from_groups
+            path = f"{self.config_dir()}/{POLICY_FILE}" if text is not None or generated else ""
         return {"mode": mode, "path": path if mode == "file" else ""}
 
     def dns(self, server_url: str) -> dict[str, Any]:

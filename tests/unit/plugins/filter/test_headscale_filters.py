@@ -12,6 +12,8 @@ def test_filters_are_registered():
     assert set(filters.FilterModule().filters()) == {
         "headscale_config",
         "headscale_derp_map",
+        "headscale_policy_from_groups",
+        "headscale_policy_tags",
         "headscale_policy_text",
     }
 
@@ -50,3 +52,23 @@ def test_policy_text():
     assert filters.headscale_policy_text({"acls": []}) == '{\n  "acls": []\n}\n'
     with pytest.raises(AnsibleFilterError, match="headscale_policy_text: expected a policy dict or a HuJSON string"):
         filters.headscale_policy_text(42)
+
+
+def test_policy_from_groups_and_the_tags_of_a_host():
+    rules = [{"src": ["admins"], "dst": ["web_servers"], "ports": [22]}]
+    groups = {"all": ["a", "w"], "ungrouped": [], "admins": ["a"], "web_servers": ["w"]}
+    assert filters.headscale_policy_from_groups(rules, groups, "hs1") == {
+        "tagOwners": {"tag:admins": [], "tag:web-servers": []},
+        "acls": [{"action": "accept", "src": ["tag:admins"], "dst": ["tag:web-servers:22"]}],
+    }
+    assert filters.headscale_policy_tags(rules, ["web_servers", "all"]) == ["tag:web-servers"]
+
+
+def test_policy_from_groups_problems_become_filter_errors_naming_host_and_variable():
+    with pytest.raises(
+        AnsibleFilterError,
+        match=r"(?s)the ACL rules of host hs1: 2 problem\(s\):\n"
+        r"  - host hs1: headscale_policy_acls: headscale_policy is set too.*"
+        r"  - host hs1: headscale_policy_acls\[0\]\.dst: 'db' is not an inventory group; .*\(admins\)",
+    ):
+        filters.headscale_policy_from_groups([{"src": ["admins"], "dst": ["db"]}], ["admins"], "hs1", {"acls": []})
