@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -298,6 +299,21 @@ def run_playbook(server: Server, tailscale_dir: Path | None, log_path: Path) -> 
     return proc.returncode == 0, host_line
 
 
+def failed_tasks(log_path: Path, lines: int = 40) -> str:
+    """The TASK header and the first lines of every failure in a playbook log (CI shows only the tail)."""
+    out: list[str] = []
+    task = ""
+    log = log_path.read_text().splitlines() if log_path.exists() else []
+    for index, line in enumerate(log):
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith(("fatal:", "failed:")):
+            block = list(itertools.takewhile(lambda rest: not rest.startswith(("TASK [", "PLAY")), log[index:]))
+            if "...ignoring" not in block:
+                out += [task, *block[:lines]]
+    return "\n".join(out) or "(no failed task in the playbook log)"
+
+
 def test_version(version: str, tailscale_dir: Path | None, args: argparse.Namespace) -> tuple[str, bool, str]:
     binary = CACHE / "headscale" / version / "headscale"
     start = time.monotonic()
@@ -314,6 +330,7 @@ def test_version(version: str, tailscale_dir: Path | None, args: argparse.Namesp
             detail += "\n--- headscale log (tail) ---\n" + server.log_tail()
             if tailscale_dir:
                 detail += "\n--- tailscaled log (tail) ---\n" + server.log_tail("tailscaled.log", 15)
+            detail += "\n--- failed tasks ---\n" + failed_tasks(log_path)
         return version, ok, detail
     except Exception as exc:  # a server that does not start is a failure of this version
         return version, False, f"{exc}"
@@ -377,7 +394,7 @@ def main() -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(lambda v: test_version(v, tailscale_dir, args), versions))
     failed = 0
-    for version, ok, detail in results:
+    for version, ok, detail in sorted(results, key=lambda result: result[1], reverse=True):  # failures last
         say(f"{'PASS' if ok else 'FAIL'} headscale {version}: {detail}")
         failed += not ok
     say(f"{len(results) - failed}/{len(results)} versions passed in {time.monotonic() - start:.0f} s")
