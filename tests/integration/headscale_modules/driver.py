@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import os
 import shutil
@@ -37,6 +36,9 @@ REPO = HERE.parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
 COLLECTIONS = REPO / ".build" / "collections"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wgops" / "go"
+sys.path.insert(0, str(REPO / "tests" / "testbed"))
+from failed_tasks import failed_tasks  # noqa: E402 - the shared log digest, next to the runners
+
 FIXTURES = REPO / "tests" / "unit" / "plugins" / "modules" / "fixtures" / "headscale"
 
 CONFIG = """\
@@ -299,21 +301,6 @@ def run_playbook(server: Server, tailscale_dir: Path | None, log_path: Path) -> 
     return proc.returncode == 0, host_line
 
 
-def failed_tasks(log_path: Path, lines: int = 40) -> str:
-    """The TASK header and the first lines of every failure in a playbook log (CI shows only the tail)."""
-    out: list[str] = []
-    task = ""
-    log = log_path.read_text().splitlines() if log_path.exists() else []
-    for index, line in enumerate(log):
-        if line.startswith("TASK ["):
-            task = line
-        elif line.startswith(("fatal:", "failed:")):
-            block = list(itertools.takewhile(lambda rest: not rest.startswith(("TASK [", "PLAY")), log[index:]))
-            if "...ignoring" not in block:
-                out += [task, *block[:lines]]
-    return "\n".join(out) or "(no failed task in the playbook log)"
-
-
 def test_version(version: str, tailscale_dir: Path | None, args: argparse.Namespace) -> tuple[str, bool, str]:
     binary = CACHE / "headscale" / version / "headscale"
     start = time.monotonic()
@@ -330,7 +317,8 @@ def test_version(version: str, tailscale_dir: Path | None, args: argparse.Namesp
             detail += "\n--- headscale log (tail) ---\n" + server.log_tail()
             if tailscale_dir:
                 detail += "\n--- tailscaled log (tail) ---\n" + server.log_tail("tailscaled.log", 15)
-            detail += "\n--- failed tasks ---\n" + failed_tasks(log_path)
+            found = failed_tasks(log_path.read_text(errors="replace") if log_path.exists() else "")
+            detail += "\n--- failed tasks ---\n" + ("\n".join(found) or "(no failed task in the playbook log)")
         return version, ok, detail
     except Exception as exc:  # a server that does not start is a failure of this version
         return version, False, f"{exc}"

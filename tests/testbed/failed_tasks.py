@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Print the failures of Ansible runs from their logs: each failed task's header and its first lines.
+
+CI shows only the tail of the output, so the runners (tests/testbed/run-all.sh, the integration
+drivers) print this digest last. Failures followed by "...ignoring" are left out.
+
+    tests/testbed/failed_tasks.py [--lines N] LOG...
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+
+def failed_tasks(text: str, lines: int = 40) -> list[str]:
+    """The TASK header and the first `lines` lines of every failure that was not ignored."""
+    out: list[str] = []
+    task = ""
+    log = text.splitlines()
+    for index, line in enumerate(log):
+        stripped = line.lstrip()
+        if stripped.startswith("TASK ["):
+            task = stripped
+        elif stripped.startswith(("fatal:", "failed:")):
+            block = list(
+                itertools.takewhile(lambda rest: not rest.lstrip().startswith(("TASK [", "PLAY")), log[index:])
+            )
+            if not any(rest.strip() == "...ignoring" for rest in block):
+                out += [task, *block[:lines]]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=40, help="lines kept of each failure (default 40)")
+    parser.add_argument("logs", nargs="+", type=Path)
+    args = parser.parse_args()
+    for log in args.logs:
+        found = failed_tasks(log.read_text(errors="replace") if log.exists() else "", args.lines)
+        print(f"--- failed tasks in {log} ---")
+        print("\n".join(found) or "(no failed task in the log: see the lines above it)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

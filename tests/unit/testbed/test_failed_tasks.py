@@ -1,0 +1,49 @@
+"""The CI log digest: failures that were not ignored, each under its task header."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testbed"))
+from failed_tasks import failed_tasks
+
+LOG = """\
+TASK [probe] ***
+fatal: [h1]: FAILED! => {"msg": "expected"}
+...ignoring
+
+TASK [converge] ***
+ok: [h1]
+    fatal: [h2]: FAILED! => {"changed": false,
+      "msg": "real failure"}
+
+TASK [loop] ***
+failed: [h3] (item=a) => {"msg": "one"}
+failed: [h3] (item=b) => {"msg": "two"}
+
+PLAY RECAP ***
+h2 : ok=1 failed=1
+"""
+
+
+def test_ignored_failures_are_left_out_and_real_ones_kept_under_their_task() -> None:
+    digest = failed_tasks(LOG)
+    assert "expected" not in "\n".join(digest)
+    assert digest[:3] == [
+        "TASK [converge] ***",
+        '    fatal: [h2]: FAILED! => {"changed": false,',
+        '      "msg": "real failure"}',
+    ]
+    assert digest.count("TASK [loop] ***") == 2
+    assert not any(line.startswith("h2 :") for line in digest)
+
+
+def test_lines_bounds_each_failure() -> None:
+    digest = failed_tasks(LOG, lines=1)
+    assert digest[:2] == ["TASK [converge] ***", '    fatal: [h2]: FAILED! => {"changed": false,']
+    assert '      "msg": "real failure"}' not in digest
+
+
+def test_a_clean_log_gives_nothing() -> None:
+    assert failed_tasks("TASK [a] ***\nok: [h1]\n\nPLAY RECAP ***\n") == []
