@@ -723,15 +723,16 @@ class HeadscaleCLI:
     # -- policy ------------------------------------------------------------------------------------
 
     def policy_get(self) -> str | None:
-        """The policy text the server uses, as stored (HuJSON); None when the database holds none yet.
+        """The policy text the server uses, as stored (HuJSON); None when there is none.
 
         ``policy get`` ignores ``-o`` and prints the text as it is (passing ``-o json`` still keeps its log
-        quiet). In file mode this is the file's content.
+        quiet). In file mode this is the file's content; with an empty ``policy.path`` (no policy, every
+        node may reach every other) the server fails to open "" and that is None too.
         """
         rc, out, err, cmd = self.run_raw(["policy", "get"], json_output=True)
         if rc != 0:
             said = cli_error_text(err) or cli_error_text(out)
-            if "policy not found" in said:
+            if "policy not found" in said or 'reading policy from path ""' in said:
                 return None
             raise self._error("read the Headscale policy", cmd, rc, out, err)
         return out.rstrip("\n")

@@ -75,7 +75,8 @@ class Recorder:
             "",
             "Written by `tests/integration/headscale_modules/driver.py --record-fixtures --versions "
             f"{version}` from the binary built by tests/testbed/go-binaries.sh, against a throwaway server "
-            "(policy.mode database; the config is the one driver.py writes). `CONFIG` is that config file, "
+            "(policy.mode database, restarted with policy.mode file for `policy_get_file_none`; the config is the "
+            "one driver.py writes). `CONFIG` is that config file, "
             "`TMP` its directory. Each command's stdout is `<name>.out`, its stderr (if any) `<name>.err`; "
             "the commands ran in this order, and `index.json` holds the same list as data.",
             "",
@@ -213,6 +214,13 @@ def record(version: str, binary: Path, tailscale_dir: Path | None, server_class,
             rec.run("nodes_delete", ["nodes", "delete", "--identifier", node_id, "--force"])
             rec.run("nodes_delete_missing", ["nodes", "delete", "--identifier", "999", "--force"])
             rec.run("nodes_list_after_delete", ["nodes", "list"])
+
+        # policy.mode file with no policy file (what the headscale role writes without a policy)
+        server.proc.terminate()
+        server.proc.wait(timeout=10)
+        server.config.write_text(server.config.read_text().replace("mode: database", "mode: file"))
+        server.start()
+        rec.run("policy_get_file_none", ["policy", "get"])
         rec.write_index(version)
         print(f"recorded {len(rec.index)} commands of headscale {version} into {out_dir}", flush=True)
     finally:

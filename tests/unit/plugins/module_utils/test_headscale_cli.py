@@ -504,6 +504,20 @@ def test_policy_get_without_policy_is_none(version, tmp_path):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_policy_get_in_file_mode_without_a_policy_file_is_none(version, tmp_path):
+    fake = FakeHeadscale(version).on(["policy", "get"], fixture="policy_get_file_none")
+    assert cli_for(fake, tmp_path).policy_get() is None
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_policy_get_other_errors_raise(version, tmp_path):
+    said = '{"error": "reading policy from path \\"/etc/headscale/policy.hujson\\": permission denied"}'
+    fake = FakeHeadscale(version).on(["policy", "get"], rc=1, err=said)
+    with pytest.raises(hc.HeadscaleError, match="permission denied"):
+        cli_for(fake, tmp_path).policy_get()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_policy_check_flags_by_release(version, tmp_path):
     online = version_tuple(version) >= (0, 29, 0)
     fake = FakeHeadscale(version).on(["policy", "check", "-f", "/p.json"], fixture="policy_check_bad")

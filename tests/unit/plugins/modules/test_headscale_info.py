@@ -83,6 +83,15 @@ def test_empty_server(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+def test_file_mode_without_a_policy_is_no_policy_and_no_warning(version, binary):
+    fake = FakeHeadscale(version).on(["policy", "get"], fixture="policy_get_file_none")
+    result, failed = run_module(headscale_info.main, {"binary": binary, "gather": ["policy"]}, fake)
+    assert not failed, result
+    assert result["policy"] is None
+    assert "warnings" not in result
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_gather_subset(version, binary):
     fake = FakeHeadscale(version).on(["apikeys", "list"], fixture="apikeys_list")
     result, failed = run_module(headscale_info.main, {"binary": binary, "gather": ["apikeys"]}, fake)
