@@ -14,6 +14,9 @@ import itertools
 import sys
 from pathlib import Path
 
+# Lines that end a failure's block: the next task, play or host result.
+NEXT_RESULT = ("TASK [", "PLAY", "fatal:", "failed:", "ok:", "changed:", "skipping:", "included:")
+
 
 def failed_tasks(text: str, lines: int = 40) -> list[str]:
     """The TASK header and the first `lines` lines of every failure that was not ignored."""
@@ -25,10 +28,15 @@ def failed_tasks(text: str, lines: int = 40) -> list[str]:
         if stripped.startswith("TASK ["):
             task = stripped
         elif stripped.startswith(("fatal:", "failed:")):
-            block = list(
-                itertools.takewhile(lambda rest: not rest.lstrip().startswith(("TASK [", "PLAY")), log[index:])
+            block = [
+                line,
+                *itertools.takewhile(lambda rest: not rest.lstrip().startswith(NEXT_RESULT), log[index + 1 :]),
+            ]
+            # ignore_errors prints "...ignoring" once, after the task's last result
+            rest_of_task = itertools.takewhile(
+                lambda rest: not rest.lstrip().startswith(("TASK [", "PLAY")), log[index:]
             )
-            if not any(rest.strip() == "...ignoring" for rest in block):
+            if not any(rest.strip() == "...ignoring" for rest in rest_of_task):
                 out += [task, *block[:lines]]
     return out
 

@@ -13,6 +13,11 @@ TASK [probe] ***
 fatal: [h1]: FAILED! => {"msg": "expected"}
 ...ignoring
 
+TASK [loop ignored] ***
+failed: [h1] (item=a) => {"msg": "expected a"}
+failed: [h1] (item=b) => {"msg": "expected b"}
+...ignoring
+
 TASK [converge] ***
 ok: [h1]
     fatal: [h2]: FAILED! => {"changed": false,
@@ -36,6 +41,7 @@ def test_ignored_failures_are_left_out_and_real_ones_kept_under_their_task() -> 
         '      "msg": "real failure"}',
     ]
     assert digest.count("TASK [loop] ***") == 2
+    assert digest.count('failed: [h3] (item=a) => {"msg": "one"}') == 1  # each failure once, not inside the one before
     assert not any(line.startswith("h2 :") for line in digest)
 
 
