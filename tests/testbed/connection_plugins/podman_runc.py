@@ -65,8 +65,10 @@ class Connection(ConnectionBase):
         for refresh in (False, True):
             command = [b"runc", b"--root", to_bytes(RUNC_ROOT), b"exec", to_bytes(self._container_id(refresh)), *argv]
             result = subprocess.run(command, input=in_data or b"", capture_output=True, check=False)
-            # runc says "container does not exist" for a stale cached ID (the container was recreated).
-            if not (result.returncode != 0 and b"does not exist" in result.stderr):
+            # A stale cached ID (the container was recreated): runc says "does not exist", or "cannot exec
+            # in a stopped container" when the old container's runc state outlived it (a killed run).
+            stale = b"does not exist" in result.stderr or b"stopped container" in result.stderr
+            if not (result.returncode != 0 and stale):
                 return result.returncode, result.stdout, result.stderr
         return result.returncode, result.stdout, result.stderr
 
