@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Print the failures of Ansible runs from their logs: each failed task's header and its first lines.
 
 CI shows only the tail of the output, so the runners (tests/testbed/run-all.sh, the integration
 drivers) print this digest last. Failures followed by "...ignoring" are left out.
 
-    tests/testbed/failed_tasks.py [--lines N] LOG...
+    python3 tests/testbed/failed_tasks.py [--lines N] LOG...
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ for s in "$@"; do grep -q "^$s " "$results" || missing+="$s "; done
 failed+=$missing
 grep -h '^scenario [a-z_]*: [0-9]*s' "$logs"/*.log 2>/dev/null | sort -t: -k2 -n -r | sed 's/^/  /'
 # The failures again, short, just above the summary: CI shows only the tail of the output.
-for s in $failed; do "$ROOT/tests/testbed/failed_tasks.py" --lines 12 "$logs/$s.log"; done
+for s in $failed; do python3 "$ROOT/tests/testbed/failed_tasks.py" --lines 12 "$logs/$s.log"; done
 echo "molecule scenarios failed: ${failed:-none}"
 echo "scenarios: $passed passed, $(wc -w <<<"$failed") failed"
 [[ -z ${failed// /} ]]

@@ -238,7 +238,7 @@ if [[ $rc -ne 0 ]]; then
   cat "$LOG" >&2
   say "--- headscale log (tail) ---"; tail -n 20 "$TMP/headscale.log" >&2
   say "--- tailscaled log (tail) ---"; tail -n 20 "$TMP/node/tailscaled.log" >&2
-  "$REPO/tests/testbed/failed_tasks.py" "$LOG" >&2
+  python3 "$REPO/tests/testbed/failed_tasks.py" "$LOG" >&2
   say "FAIL (rc $rc)"
   exit 1
 fi
