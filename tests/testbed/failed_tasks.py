@@ -13,7 +13,8 @@ import itertools
 import sys
 from pathlib import Path
 
-# Lines that end a failure's block: the next task, play or host result.
+# Lines that end a failure's block: the next task, play or host result (never indented; the fields of
+# a result printed as YAML are).
 NEXT_RESULT = ("TASK [", "PLAY", "fatal:", "failed:", "ok:", "changed:", "skipping:", "included:")
 
 
@@ -23,18 +24,15 @@ def failed_tasks(text: str, lines: int = 40) -> list[str]:
     task = ""
     log = text.splitlines()
     for index, line in enumerate(log):
-        stripped = line.lstrip()
-        if stripped.startswith("TASK ["):
-            task = stripped
-        elif stripped.startswith(("fatal:", "failed:")):
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith(("fatal:", "failed:")):
             block = [
                 line,
-                *itertools.takewhile(lambda rest: not rest.lstrip().startswith(NEXT_RESULT), log[index + 1 :]),
+                *itertools.takewhile(lambda rest: not rest.startswith(NEXT_RESULT), log[index + 1 :]),
             ]
             # ignore_errors prints "...ignoring" once, after the task's last result
-            rest_of_task = itertools.takewhile(
-                lambda rest: not rest.lstrip().startswith(("TASK [", "PLAY")), log[index:]
-            )
+            rest_of_task = itertools.takewhile(lambda rest: not rest.startswith(("TASK [", "PLAY")), log[index:])
             if not any(rest.strip() == "...ignoring" for rest in rest_of_task):
                 out += [task, *block[:lines]]
     return out
