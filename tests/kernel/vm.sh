@@ -48,23 +48,9 @@ ensure_host_packages() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The first Debian archive in this machine's apt sources that serves bookworm (as tests/testbed/setup.sh).
-detect_mirror() {
-  local f uri
-  shopt -s nullglob
-  for f in /etc/apt/sources.list.d/*.sources; do
-    uri=$(awk 'BEGIN{RS=""}
-      /(^|\n)Types:[^\n]*deb([ \t]|\n|$)/ && /(^|\n)Suites:[^\n]*[ \t]bookworm([ \t]|\n|$)/ {
-        if (match($0, /(^|\n)URIs:[ \t]*[^ \t\n]+/)) { s=substr($0, RSTART, RLENGTH); sub(/.*URIs:[ \t]*/, "", s); print s; exit } }' "$f")
-    [[ -n $uri ]] && { echo "${uri%/}"; return; }
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [[ -f $f ]] || continue
-    uri=$(awk '$1=="deb" { i=2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1)=="bookworm") { print $i; exit } }' "$f")
-    [[ -n $uri ]] && { echo "${uri%/}"; return; }
-  done
-  echo "http://deb.debian.org/debian"
-}
+# detect_mirror: the Debian archive of this machine's apt sources.
+# shellcheck source=tests/testbed/debian-mirror.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../testbed/debian-mirror.sh"
 
 # ------------------------------------ recipe (hashed) ----------------------------------------
 recipe_configure() { # <rootfs> <mirror>

@@ -69,26 +69,9 @@ ensure_system_conf() {
   install -m 0644 "$HERE/containers.conf" "$dropin"
 }
 
-# ---------------------------------------------------------------------------------------------
-# Mirror discovery: the first Debian archive URI in this machine's apt sources that serves bookworm.
-# ---------------------------------------------------------------------------------------------
-detect_mirror() {
-  local f uri
-  shopt -s nullglob
-  for f in /etc/apt/sources.list.d/*.sources; do
-    # deb822 stanzas: print the URI of stanzas whose Suites has a bare "bookworm" (not -security).
-    uri=$(awk 'BEGIN{RS=""}
-      /(^|\n)Types:[^\n]*deb([ \t]|\n|$)/ && /(^|\n)Suites:[^\n]*[ \t]bookworm([ \t]|\n|$)/ {
-        if (match($0, /(^|\n)URIs:[ \t]*[^ \t\n]+/)) { s=substr($0, RSTART, RLENGTH); sub(/.*URIs:[ \t]*/, "", s); print s; exit } }' "$f")
-    [[ -n $uri ]] && { echo "${uri%/}"; return; }
-  done
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [[ -f $f ]] || continue
-    uri=$(awk '$1=="deb" { i=2; if ($2 ~ /^\[/) { while ($i !~ /\]$/) i++; i++ } if ($(i+1)=="bookworm") { print $i; exit } }' "$f")
-    [[ -n $uri ]] && { echo "${uri%/}"; return; }
-  done
-  echo "http://deb.debian.org/debian"
-}
+# detect_mirror: the Debian archive of this machine's apt sources.
+# shellcheck source=tests/testbed/debian-mirror.sh
+source "$HERE/debian-mirror.sh"
 
 # Security archive matching a main archive URI (deb.debian.org/debian -> .../debian-security,
 # snapshot .../archive/debian/<ts> -> .../archive/debian-security/<ts>).
