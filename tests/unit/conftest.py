@@ -31,6 +31,10 @@ if str(COLLECTIONS) not in sys.path:
 ORACLE_DIR = Path(__file__).resolve().parent / "plugins" / "module_utils"
 if str(ORACLE_DIR) not in sys.path:
     sys.path.insert(0, str(ORACLE_DIR))
+# module_runner.py (running a module's main() in-process) is shared by the Headscale and Tailscale fakes
+MODULE_FIXTURES_DIR = Path(__file__).resolve().parent / "plugins" / "modules" / "fixtures"
+if str(MODULE_FIXTURES_DIR) not in sys.path:
+    sys.path.insert(0, str(MODULE_FIXTURES_DIR))
 
 # "ci" (the default) is reproducible and writes no example database; "dev" explores more, randomly.
 settings.register_profile(
