@@ -8,14 +8,15 @@
 #   tests/testbed/go-binaries.sh --versions # print NAME=VERSION lines (what the scenarios use)
 #
 # Versions are pinned below: HEADSCALE_VERSIONS[-1] is the newest 0.29.x the Go module proxy serves
-# (its version list answers 403 here, so new patches are found by probing, see --probe); the older
-# minors are what the upgrade scenario walks through. TAILSCALE_VERSION is the newest stable release
+# (its version list answers 403 here, so new patches are found by probing, see --probe); 0.27 and 0.28
+# are what the upgrade scenario walks through; 0.26.1, the oldest release the modules support, is what
+# the integration tests prove that support with (a `go install` build of it reports "dev"). TAILSCALE_VERSION is the newest stable release
 # whose dependencies the proxy here serves: 1.104.x pins gvisor, setec and gliderssh pseudo-versions it
 # answers 403 for (check with `go mod download -json` inside the module; see --probe).
 set -euo pipefail
 
 HEADSCALE_MODULE=github.com/juanfont/headscale
-HEADSCALE_VERSIONS=(v0.27.1 v0.28.0 v0.29.3)
+HEADSCALE_VERSIONS=(v0.26.1 v0.27.1 v0.28.0 v0.29.3)
 TAILSCALE_MODULE=tailscale.com
 TAILSCALE_VERSION=v1.102.5
 TAILSCALE_COMMANDS=(tailscale tailscaled derper)
@@ -30,8 +31,8 @@ if [[ "${1:-}" == "--versions" ]]; then
 fi
 
 if [[ "${1:-}" == "--probe" ]]; then
-  # Newest patch of each minor from 0.27 on, as the proxy serves them one by one.
-  for minor in 27 28 29 30 31; do
+  # Newest patch of each minor from 0.26 on, as the proxy serves them one by one.
+  for minor in 26 27 28 29 30 31; do
     newest=""
     for patch in $(seq 0 20); do
       go list -m "$HEADSCALE_MODULE@v0.$minor.$patch" >/dev/null 2>&1 || break

@@ -50,13 +50,22 @@ settings.register_profile("dev", deadline=None, max_examples=300)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-# The Headscale fixtures are CLI output recorded on 2026-11-23 (keys with 1 h expiries among them):
-# read them as of their recording time, or they would "expire" an hour later.
+# The Headscale fixtures are CLI output recorded by real servers (keys with 1 h expiries among them): read
+# them as of their recording time, or they would "expire" an hour later. A version directory's
+# `recorded_at` gives it; the versions recorded before the recorder wrote that file were recorded together.
 RECORDED_AT = 1795424400.0  # 2026-11-23T09:00:00Z
+HEADSCALE_FIXTURES = Path(__file__).resolve().parent / "plugins" / "modules" / "fixtures" / "headscale"
+
+
+def recorded_at(version: str | None) -> float:
+    stamp = HEADSCALE_FIXTURES / str(version) / "recorded_at"
+    return float(stamp.read_text()) if version and stamp.exists() else RECORDED_AT
 
 
 @pytest.fixture(autouse=True)
-def _recorded_clock(monkeypatch):
+def _recorded_clock(request, monkeypatch):
     from ansible_collections.wgops.fleet.plugins.module_utils import headscale_cli
 
-    monkeypatch.setattr(headscale_cli, "clock", lambda: RECORDED_AT)
+    callspec = getattr(request.node, "callspec", None)
+    at = recorded_at(callspec.params.get("version") if callspec else None)
+    monkeypatch.setattr(headscale_cli, "clock", lambda: at)

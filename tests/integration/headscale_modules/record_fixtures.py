@@ -78,7 +78,8 @@ class Recorder:
             "(policy.mode database, restarted with policy.mode file for `policy_get_file_none`; the config is the "
             "one driver.py writes). `CONFIG` is that config file, "
             "`TMP` its directory. Each command's stdout is `<name>.out`, its stderr (if any) `<name>.err`; "
-            "the commands ran in this order, and `index.json` holds the same list as data.",
+            "the commands ran in this order, and `index.json` holds the same list as data. `recorded_at` "
+            "is when the recording ended (seconds since the epoch), the unit tests' clock for these files.",
             "",
             "| file | command | exit code |",
             "| --- | --- | --- |",
@@ -100,7 +101,12 @@ def record(version: str, binary: Path, tailscale_dir: Path | None, server_class,
         server.start()
         rec = Recorder(server, out_dir)
         rec.run("version", ["version"], config=False)
-        rec.run("version_text", ["version"], config=False, json_output=False)
+        version_text = rec.run("version_text", ["version"], config=False, json_output=False)
+        if not re.search(r"\d+\.\d+\.\d+", version_text):
+            # a development build ("dev", what `go install` makes of 0.26): the CLI tells the release by
+            # its commands (headscale_cli.HeadscaleCLI._probe_version)
+            rec.run("auth_help", ["auth", "--help"], config=False, json_output=False)
+            rec.run("preauthkeys_help", ["preauthkeys", "--help"], config=False, json_output=False)
         rec.run("users_list_empty", ["users", "list"])
         rec.run("nodes_list_empty", ["nodes", "list"])
         rec.run("apikeys_list_empty", ["apikeys", "list"])
@@ -222,6 +228,8 @@ def record(version: str, binary: Path, tailscale_dir: Path | None, server_class,
         server.start()
         rec.run("policy_get_file_none", ["policy", "get"])
         rec.write_index(version)
+        # the unit tests read these files as of now: keys made minutes ago, the 1 h ones still valid
+        (out_dir / "recorded_at").write_text(f"{int(time.time())}\n")
         print(f"recorded {len(rec.index)} commands of headscale {version} into {out_dir}", flush=True)
     finally:
         server.close()

@@ -14,6 +14,7 @@ from headscale_fake import (
     fake_binary,
     has,
     recorded_json,
+    reported_version_text,
     run_module,
     version_tuple,
 )
@@ -47,7 +48,7 @@ def test_everything(version, binary):
     result, failed = run_module(headscale_info.main, {"binary": binary}, fake, check_mode=True)
     assert not failed, result
     assert not result["changed"]
-    assert result["headscale_version"] == version.lstrip("v")
+    assert result["headscale_version"] == reported_version_text(version)
     assert {u["name"] for u in result["users"]} == {"itest", "doomed"}
     assert len(result["preauthkeys"]) == len(recorded_json(version, "preauthkeys_list"))
     assert len(result["apikeys"]) == 2

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "headscale"))
 
-from headscale_fake import VERSIONS, FakeHeadscale, fake_binary, run_module, version_tuple
+from headscale_fake import VERSIONS, FakeHeadscale, bad_policy_reason, fake_binary, run_module, version_tuple
 
 from ansible_collections.wgops.fleet.plugins.modules import headscale_policy
 
@@ -91,7 +91,7 @@ def test_bad_policy_is_refused_with_the_reason(version, binary):
     assert result["valid"] is False
     assert result["msg"].startswith("policy refused by `")
     assert "-f <policy>`" in result["msg"]  # not the temporary file's name
-    assert "bogus" in result["msg"]
+    assert bad_policy_reason(version) in result["msg"]
     assert fake.commands() == [["policy", "check", "-f", fake.commands()[0][3]]]
 
 
@@ -117,7 +117,7 @@ def test_set_refused_by_the_server(version, binary):
     result, failed = run_module(headscale_policy.main, args(binary, policy='{"acls": []}'), fake)
     assert failed
     assert "cannot set the Headscale policy" in result["msg"]
-    assert "bogus" in result["msg"]
+    assert bad_policy_reason(version) in result["msg"]
 
 
 def test_policy_file_mode_server(binary):

@@ -13,6 +13,7 @@ from headscale_fake import (
     FakeHeadscale,
     fake_binary,
     recorded_json,
+    reported_version_text,
     run_module,
     version_tuple,
 )
@@ -118,7 +119,9 @@ def test_mint_without_user(version, binary):
     else:
         result, failed = run_module(headscale_preauthkey.main, args(binary, tags=["tag:ci"]), fake)
         assert failed
-        assert f"user is required to mint a pre-auth key with Headscale {version.lstrip('v')}" in result["msg"]
+        assert (
+            f"user is required to mint a pre-auth key with Headscale {reported_version_text(version)}" in result["msg"]
+        )
 
 
 def test_bad_expiration_fails_early(binary):

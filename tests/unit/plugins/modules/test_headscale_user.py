@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "headscale"))
 
-from headscale_fake import VERSIONS, FakeHeadscale, fake_binary, has, recorded_json, run_module
+from headscale_fake import VERSIONS, FakeHeadscale, fake_binary, has, recorded_json, reported_version_text, run_module
 
 from ansible_collections.wgops.fleet.plugins.modules import headscale_user
 
@@ -38,14 +38,15 @@ def test_create_missing_user(version, binary):
     assert result["changed"]
     assert result["user"]["name"] == "itest"
     assert result["user"]["id"] == recorded_json(version, "users_create")["id"]
-    assert result["headscale_version"] == version.lstrip("v")
+    assert result["headscale_version"] == reported_version_text(version)
     assert result["diff"] == {
         "before": {},
         "after": {"name": "itest", "display_name": "Integration Test", "email": "itest@example.test"},
     }
     assert fake.commands() == [["users", "list"], CREATE]
-    assert all(call["config"] == "/etc/headscale/config.yaml" for call in fake.calls[1:])
-    assert all(call["json"] for call in fake.calls)
+    assert fake.calls[0]["args"] == ["version"] and fake.calls[0]["json"]
+    # after the version probes: the list and the create, each with the config and -o json
+    assert all(call["config"] == "/etc/headscale/config.yaml" and call["json"] for call in fake.calls[-2:])
 
 
 @pytest.mark.parametrize("version", VERSIONS)
