@@ -67,10 +67,12 @@ molecule: collection testbed ## run one scenario: make molecule S=<scenario>
 molecule-all: collection testbed binaries ## run every scenario in molecule/SCENARIOS, JOBS (default 2) at a time
 	tests/testbed/run-all.sh $(SCENARIOS)
 
-# The Go builds (minutes on a fresh machine) start first, in the background, while lint and the unit
-# tests run; `integration` and `molecule-all` wait for them (go-binaries.sh holds a lock).
+# The Go builds and the test bed (podman, the Debian images: minutes each on a fresh machine) start
+# first, in the background, while lint and the unit tests run; `integration` and `molecule-all` wait for
+# them (both scripts hold a lock), and run them again in the foreground, so a failure shows there.
 test: ## everything CI runs: lint, unit, integration, every scenario in molecule/SCENARIOS
 	@mkdir -p $(BUILD) && { tests/testbed/go-binaries.sh >$(BUILD)/go-binaries.log 2>&1 & }
+	@{ tests/testbed/setup.sh >$(BUILD)/testbed.log 2>&1 & }
 	$(MAKE) --no-print-directory lint unit integration molecule-all
 
 bench: collection testbed binaries ## planner benchmarks (ratios to templates) and the fleet benchmark on the lab
