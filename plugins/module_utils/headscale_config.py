@@ -103,6 +103,14 @@ TEMPLATED_DEFAULTS = ("server_url", "sqlite_path")
 # Not role variables: what the role passes in besides them (where it writes the policy file).
 INTERNAL_SETTINGS = ("policy_path",)
 POLICY_FILE = "policy.hujson"
+# Secrets stay out of config.yaml (and so out of diffs): the OIDC client secret is read from this file of
+# config_dir (oidc.client_secret_path); the PostgreSQL password reaches the server as this environment
+# variable (viper's AutomaticEnv; the role's systemd EnvironmentFile), since Headscale reads it from nowhere else.
+OIDC_SECRET_FILE = "oidc_client_secret"
+POSTGRES_PASSWORD_ENV = "HEADSCALE_DATABASE_POSTGRES_PASS"
+# Headscale appends the password unquoted to a libpq key=value string (db.go), and the role writes it
+# single-quoted into a systemd EnvironmentFile: white space, quotes and backslashes would change it.
+_POSTGRES_PASSWORD = re.compile(r"[^\s'\\\x00-\x1f\x7f]*")
 
 TLS_MODES = ("internal_ca", "provided", "acme", "proxy", "none")
 DATABASE_TYPES = ("sqlite", "postgres")
@@ -458,13 +466,17 @@ class _Builder:
         if problem not in self.problems:
             self.problems.append(problem)
 
-    def text(self, key: str, *, empty: bool = True) -> str:
+    def text(self, key: str, *, empty: bool = True, secret: bool = False) -> str:
         value = self.s[key]
         if type(value).__name__ == "EncryptedString":  # a vaulted value not templated yet (ansible-core 2.19)
             value = str(value)
         if isinstance(value, str) and (empty or value.strip()):
             return value
-        self.add(key, f"expected {'a string' if empty else 'a non-empty string'}, got {value!r}")
+        expected = "a string" if empty else "a non-empty string"
+        if secret:  # never echo a secret, not even a mistyped one
+            self.add(key, f"expected {expected}, got a value of type {type(value).__name__}; quote it in YAML")
+        else:
+            self.add(key, f"expected {expected}, got {value!r}")
         return ""
 
     def boolean(self, key: str) -> bool:
@@ -545,6 +557,7 @@ class _Builder:
         config["dns"] = self.dns(config["server_url"])
         config = _merge(config, self.overrides())
         self.check_merged(config)
+        self.oidc_secret_to_file(config)
         if self.problems:
             raise HeadscaleConfigError(self.problems, f"the Headscale settings of host {self.host}")
         return config
@@ -754,6 +767,13 @@ class _Builder:
             value = self.text(key, empty=False)
             if any(c.isspace() for c in value):
                 self.add(key, f"{value!r} contains white space; Headscale builds a key=value connection string")
+        password = self.text("postgres_password", secret=True)
+        if not _POSTGRES_PASSWORD.fullmatch(password):
+            self.add(
+                "postgres_password",
+                "contains white space, a quote ('), a backslash or a control character, which Headscale's unquoted "
+                "libpq connection string would change; choose a password without them",
+            )
         ssl = self.s["postgres_ssl"]
         if isinstance(ssl, bool):
             ssl = "true" if ssl else "false"
@@ -766,8 +786,7 @@ class _Builder:
                 "port": self.integer("postgres_port", 1, 65535),
                 "name": self.s["postgres_name"],
                 "user": self.s["postgres_user"],
-                "pass": self.text("postgres_password"),
-                "ssl": ssl,
+                "ssl": ssl,  # no "pass": the service gets it as POSTGRES_PASSWORD_ENV
             },
         }
 
@@ -1027,6 +1046,20 @@ class _Builder:
                     self.add("config_overrides", f"tuning.{key} must be positive, got {tuning[key]!r}")
             if "node_store_batch_timeout" in tuning:
                 self.check_duration("tuning.node_store_batch_timeout", tuning["node_store_batch_timeout"], 1)
+
+    def oidc_secret_to_file(self, config: dict[str, Any]) -> None:
+        """oidc.client_secret is written to its own file by the role; the config names that file instead."""
+        oidc = config.get("oidc")
+        if not isinstance(oidc, Mapping) or "client_secret" not in oidc:
+            return
+        oidc = config["oidc"] = dict(oidc)
+        secret = oidc.pop("client_secret")
+        if type(secret).__name__ == "EncryptedString":
+            secret = str(secret)
+        if not isinstance(secret, str):
+            self.add("config_overrides", f"oidc.client_secret: expected a string, got a {type(secret).__name__}")
+        elif secret and "client_secret_path" not in oidc:
+            oidc["client_secret_path"] = f"{self.config_dir()}/{OIDC_SECRET_FILE}"
 
     def check_ha_probes(self, config: Mapping[str, Any]) -> None:
         ha = ((config.get("node") or {}).get("routes") or {}).get("ha") or {}

@@ -431,10 +431,32 @@ def test_postgres_builds_with_an_empty_password():
             "port": 5432,
             "name": "headscale",
             "user": "headscale",
-            "pass": "",
             "ssl": "false",
         },
     }
+
+
+def test_the_postgres_password_stays_out_of_the_config():
+    config = build(database_type="postgres", postgres_password="S3cret-pw:x")
+    assert "pass" not in config["database"]["postgres"]
+    assert "S3cret-pw" not in to_nice_yaml(config, indent=2, sort_keys=False)
+    # viper's AutomaticEnv name of database.postgres.pass, which the role's EnvironmentFile sets
+    assert hc.POSTGRES_PASSWORD_ENV == "HEADSCALE_DATABASE_POSTGRES_PASS"
+
+
+def test_a_mistyped_postgres_password_is_not_echoed():
+    found = refused("postgres_password", r"type int; quote it", database_type="postgres", postgres_password=73915)
+    assert not any("73915" in message for message in found), found
+
+
+@pytest.mark.parametrize("password", ["two words", "it's", "back\\slash", "new\nline", "tab\there"])
+def test_postgres_password_characters_that_libpq_would_change(password):
+    found = refused("postgres_password", r"white space, a quote", database_type="postgres", postgres_password=password)
+    assert not any(password in message for message in found), found
+
+
+def test_postgres_password_punctuation_is_fine():
+    assert build(database_type="postgres", postgres_password='p@ss:w"rd$%&*#!')["database"]["type"] == "postgres"
 
 
 @pytest.mark.parametrize("variable", ["postgres_host", "postgres_name", "postgres_user"])
@@ -819,6 +841,32 @@ def test_extra_records_path_excludes_extra_records():
     assert build(config_overrides={"dns": {"extra_records_path": "/etc/headscale/records.json"}})["dns"]
 
 
+def test_the_oidc_client_secret_goes_to_its_own_file():
+    overrides = {"oidc": {"issuer": "https://sso.example.com", "client_id": "hs", "client_secret": "Xy-oidc-secret"}}
+    config = build(config_dir="/srv/hs/etc", config_overrides=overrides)
+    assert config["oidc"] == {
+        "issuer": "https://sso.example.com",
+        "client_id": "hs",
+        "client_secret_path": "/srv/hs/etc/oidc_client_secret",
+    }
+    assert "Xy-oidc-secret" not in to_nice_yaml(config, indent=2, sort_keys=False)
+    assert overrides["oidc"]["client_secret"] == "Xy-oidc-secret"  # the caller's settings are left alone
+
+
+def test_a_given_oidc_client_secret_path_is_kept():
+    overrides = {"oidc": {"issuer": "https://sso.example.com", "client_secret_path": "/run/credentials/oidc"}}
+    assert build(config_overrides=overrides)["oidc"]["client_secret_path"] == "/run/credentials/oidc"
+
+
+def test_a_mistyped_oidc_client_secret_is_not_echoed():
+    found = refused(
+        "config_overrides",
+        r"oidc\.client_secret: expected a string",
+        config_overrides={"oidc": {"client_secret": 48213}},
+    )
+    assert not any("48213" in message for message in found), found
+
+
 def test_oidc_checks_of_headscale():
     refused(
         "config_overrides",
@@ -870,3 +918,24 @@ def test_tuning_checks_of_headscale():
         r"node_store_batch_timeout must be positive",
         config_overrides={"tuning": {"node_store_batch_timeout": "0s"}},
     )
+
+
+# -- the role's secret files match the names the config uses ----------------------------------------------
+
+ROLE = ROLE_DEFAULTS.parents[1]
+
+
+def test_the_role_writes_the_secrets_where_the_config_expects_them():
+    role_vars = yaml.safe_load((ROLE / "vars" / "main.yml").read_text(encoding="utf-8"))
+    assert role_vars["__headscale_oidc_secret_file"] == "{{ headscale_config_dir }}/" + hc.OIDC_SECRET_FILE
+    assert role_vars["__headscale_settings"]["config_dir"] == "{{ headscale_config_dir }}"
+    secrets = yaml.safe_load((ROLE / "tasks" / "secrets.yml").read_text(encoding="utf-8"))
+    env_task = next(task for task in secrets if task["name"] == "Write the PostgreSQL password for the service")
+    assert env_task["ansible.builtin.copy"]["content"].startswith(hc.POSTGRES_PASSWORD_ENV + "='")
+    assert env_task["ansible.builtin.copy"]["mode"] == "0600" and env_task["no_log"] is True
+
+
+def test_no_role_task_passes_a_password_through_its_environment():
+    for path in sorted((ROLE / "tasks").glob("*.yml")):
+        for task in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            assert "PGPASSWORD" not in (task.get("environment") or {}), path.name
