@@ -8,11 +8,14 @@ diffs well in git. It never holds a secret: only what `wg show` would print to a
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import IO, Any
 
 STATE_VERSION = 1
 _NOTE = "wgops.fleet fleet state: public keys and allocated tunnel addresses only. Commit it with the inventory."
@@ -59,14 +62,20 @@ def render(state: Mapping[str, Any]) -> str:
     return json.dumps(state, indent=2, sort_keys=True) + "\n"
 
 
-def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
-    """Write via a temporary file in the same directory and rename, so readers never see half a file."""
+def write_atomic(path: str, text: str | Callable[[IO[str]], Any], mode: int = 0o644) -> None:
+    """Write via a temporary file in the same directory and rename, so readers never see half a file.
+
+    `text` is the content, or a function that writes it to the open file (large outputs, streamed).
+    """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".fleet-state-", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            if callable(text):
+                text(handle)
+            else:
+                handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
@@ -75,3 +84,58 @@ def write_atomic(path: str, text: str, mode: int = 0o644) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def locked(path: str, timeout: float = 300.0, create: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on the state file's directory while reading, planning and writing it.
+
+    Two runs at once (two operators, two --limit runs) would otherwise both read the old state and hand
+    the same free address to different new hosts. The lock is on the directory itself, so no lock file
+    appears next to the committed state. Waits up to `timeout` seconds, then raises StateLockedError.
+    With `create` false a missing directory is not made (a read-only run has nothing to lock).
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    if not create and not os.path.isdir(directory):
+        yield
+        return
+    os.makedirs(directory, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise StateLockedError(
+                        f"another run holds the lock on the fleet state {directory} (waited {timeout:.0f} s); "
+                        "let it finish, or find the stuck ansible-playbook process"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+class StateLockedError(RuntimeError):
+    """Another run holds the fleet state's lock."""
+
+
+def address_moves(
+    old: Mapping[str, Any], allocations: Mapping[str, list[str]]
+) -> list[tuple[str, list[str], list[str]]]:
+    """(host, recorded, new) for each host whose recorded allocated addresses the new plan would change.
+
+    The fleet state is a promise: an address recorded once never moves by accident (a changed
+    wireguard_network, a typo in its prefix length). Hosts with an explicit wireguard_address are not in
+    `allocations` and are not checked: pinning an address is on purpose.
+    """
+    moves = []
+    for name, entry in sorted((old.get("hosts") or {}).items()):
+        recorded = list(entry.get("addresses") or [])
+        new = allocations.get(name)
+        if recorded and new is not None and sorted(recorded) != sorted(new):
+            moves.append((name, recorded, list(new)))
+    return moves

@@ -17,6 +17,7 @@ description:
     stable and know every peer's key.
   - The state file holds public data only. Hosts that left the group or are C(absent) are dropped from it.
   - "Meant to run on the controller: C(delegate_to: localhost) with C(run_once: true)."
+  - The roles use M(wgops.fleet.wireguard_fleet), which reads the inventory itself and scales to large fleets.
 options:
   path:
     description: Path of the state file (JSON). Created with its directory when missing.
@@ -32,6 +33,12 @@ options:
       - Public keys just read from hosts of the play, by host name. Keys of other hosts are kept as recorded.
     type: dict
     default: {}
+  renumber:
+    description:
+      - Allow moving addresses recorded in the state (after changing C(wireguard_network) on purpose);
+        without it such a plan is refused, naming each host with its old and new address.
+    type: bool
+    default: false
 author:
   - wgops.fleet maintainers (@wgops)
 attributes:
@@ -71,8 +78,8 @@ warnings_list:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state
+from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_fleet import plan_fleet
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_plan import build
 
 
 def main() -> None:
@@ -81,42 +88,30 @@ def main() -> None:
             "path": {"type": "path", "required": True},
             "inventory": {"type": "dict", "required": True},
             "public_keys": {"type": "dict", "default": {}},
+            "renumber": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     path = module.params["path"]
     try:
-        old = fleet_state.load(path)
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg=f"cannot read the fleet state {path}: {exc}")
-
-    inventory = module.params["inventory"]
-    public_keys = {name: key for name, key in module.params["public_keys"].items() if key}
-    # Keys just read from the hosts win over recorded ones, so the planner validates what is real now.
-    recorded_hosts = {name: dict(entry) for name, entry in old.get("hosts", {}).items()}
-    for name, key in public_keys.items():
-        recorded_hosts.setdefault(name, {})["public_key"] = key
-    try:
-        planner, warnings = build(inventory, {"hosts": recorded_hosts})
+        with fleet_state.locked(path):
+            old = fleet_state.load(path)
+            fleet = plan_fleet(
+                module.params["inventory"], old, module.params["public_keys"], renumber=module.params["renumber"]
+            )
+            if fleet.changed and not module.check_mode:
+                fleet_state.write_atomic(path, fleet.after)
     except PlanError as exc:
         module.fail_json(msg=str(exc), problems=[str(p) for p in exc.problems])
-
-    keys = {name: spec.public_key for name, spec in planner.hosts.items()}
-    new = fleet_state.merge(planner.names, planner.network.allocations, keys)
-    before, after = fleet_state.render(old), fleet_state.render(new)
-    changed = before != after
-    if changed and not module.check_mode:
-        try:
-            fleet_state.write_atomic(path, after)
-        except OSError as exc:
-            module.fail_json(msg=f"cannot write the fleet state {path}: {exc}")
-    for warning in warnings:
+    except (OSError, ValueError, fleet_state.StateLockedError) as exc:
+        module.fail_json(msg=f"fleet state {path}: {exc}")
+    for warning in fleet.warnings:
         module.warn(warning)
     module.exit_json(
-        changed=changed,
-        state=new,
-        warnings_list=warnings,
-        diff={"before": before, "after": after, "before_header": path, "after_header": path},
+        changed=fleet.changed,
+        state=fleet.new_state,
+        warnings_list=fleet.warnings,
+        diff={"before": fleet.before, "after": fleet.after, "before_header": path, "after_header": path},
     )
 
 

@@ -1,0 +1,69 @@
+"""Human views of a plan (plugins/module_utils/wireguard_render.py): table, summary, JSON, diagrams."""
+
+import io
+import json
+import re
+
+from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_plan as plan
+from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_render as render
+
+
+def planner(names, **host_values):
+    hosts = {
+        n: {"wireguard_network": "10.9.0.0/24", "wireguard_endpoint": f"{n}.example.net", **host_values.get(n, {})}
+        for n in names
+    }
+    return plan.build({"hosts": hosts, "groups": {"wireguard": list(names)}})[0]
+
+
+def test_lazy_plan_is_the_plan_document_host_by_host():
+    p = planner(["a", "b", "c"])
+    lazy = render.LazyPlan(p)
+    assert sorted(lazy) == ["a", "b", "c"] and len(lazy) == 3 and "b" in lazy and "z" not in lazy
+    assert {name: lazy[name] for name in lazy} == plan.plan_document(p.all().values())
+
+
+def test_plan_json_is_one_valid_document_with_a_line_per_host():
+    lazy = render.LazyPlan(planner(["b", "a", "c"]))
+    out = io.StringIO()
+    render.write_plan_json(lazy, out)
+    text = out.getvalue()
+    assert json.loads(text) == {name: lazy[name] for name in lazy}
+    assert [line.split('"')[1] for line in text.splitlines()[1:-1]] == ["a", "b", "c"]
+
+
+def test_summary_is_a_line_per_host_capped_with_a_count():
+    lazy = render.LazyPlan(planner([f"h{i}" for i in range(5)]))
+    lines = render.summary(lazy, limit=3).splitlines()
+    assert len(lines) == 4
+    assert lines[0].startswith("h0  wg0  10.9.0.") and lines[0].endswith("4 peer(s)")
+    assert lines[-1].startswith("... and 2 more host(s)")
+    assert render.summary(lazy, ["h3", "nope"]).splitlines()[0].startswith("h3 ")
+
+
+def node_labels(text):
+    return dict(re.findall(r'^  (n\d+)\["([^<"]+)', text, re.M))
+
+
+def test_diagram_keeps_hosts_whose_names_differ_only_in_punctuation_apart():
+    text = render.diagram(render.LazyPlan(planner(["db-1", "db_1", "db.1"])), "mermaid")
+    labels = node_labels(text)
+    assert sorted(labels.values()) == ["db-1", "db.1", "db_1"]
+    assert len(set(labels)) == 3
+    assert len(re.findall(r"^  n\d+ --- n\d+$", text, re.M)) == 3  # a triangle: three distinct edges
+
+
+def test_bold_edges_do_not_depend_on_which_side_sorts_first():
+    # The router's LAN is in its peers' AllowedIPs toward it; the edge is bold whichever name sorts first.
+    for router, other in (("a-router", "z-node"), ("z-router", "a-node")):
+        p = planner([router, other], **{router: {"wireguard_routed_subnets": ["192.168.5.0/24"]}})
+        text = render.diagram(render.LazyPlan(p), "graphviz")
+        assert text.count("[style=bold]") == 1, text
+        mermaid = render.diagram(render.LazyPlan(p), "mermaid")
+        assert mermaid.count(" === ") == 1, mermaid
+
+
+def test_diagram_is_deterministic_whatever_the_inventory_order():
+    a = render.diagram(render.LazyPlan(planner(["x", "y", "z"])), "graphviz")
+    b = render.diagram(render.LazyPlan(planner(["z", "x", "y"])), "graphviz")
+    assert a == b
