@@ -110,6 +110,11 @@ OIDC_SECRET_FILE = "oidc_client_secret"
 POSTGRES_PASSWORD_ENV = "HEADSCALE_DATABASE_POSTGRES_PASS"
 # Headscale appends the password unquoted to a libpq key=value string (db.go), and the role writes it
 # single-quoted into a systemd EnvironmentFile: white space, quotes and backslashes would change it.
+# A DNS name in a certificate (roles/internal_ca/vars/main.yml allows the same): labels of letters, digits,
+# '-' and '_', an optional leading '*.'.
+_SAN_DNS = re.compile(
+    r"(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*"
+)
 _POSTGRES_PASSWORD = re.compile(r"[^\s'\\\x00-\x1f\x7f]*")
 
 TLS_MODES = ("internal_ca", "provided", "acme", "proxy", "none")
@@ -839,6 +844,7 @@ class _Builder:
             )
         if mode == "proxy":
             self.check_proxy_listen()
+        self.check_tls_extra_names()
         return {
             "acme_url": self.text("acme_url"),
             "acme_email": self.s["acme_email"],
@@ -849,6 +855,19 @@ class _Builder:
             "tls_cert_path": cert,
             "tls_key_path": key,
         }
+
+    def check_tls_extra_names(self) -> None:
+        """Each extra name of the internal-CA certificate is one whole DNS:name or IP:address (a comma or line
+        break would add names or extensions to what the CA signs)."""
+        for entry in self.strings("tls_extra_names"):
+            kind, _, value = entry.partition(":")
+            if not (
+                (kind == "DNS" and _SAN_DNS.fullmatch(value)) or (kind == "IP" and "%" not in value and _is_ip(value))
+            ):
+                self.add(
+                    "tls_extra_names",
+                    f"{entry!r} is not one DNS:name or IP:address entry (like DNS:hs.example.org or IP:192.0.2.10)",
+                )
 
     def check_acme_contact(self) -> None:
         url, email = self.s["acme_url"], self.s["acme_email"]

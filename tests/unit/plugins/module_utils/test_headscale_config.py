@@ -939,3 +939,27 @@ def test_no_role_task_passes_a_password_through_its_environment():
     for path in sorted((ROLE / "tasks").glob("*.yml")):
         for task in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             assert "PGPASSWORD" not in (task.get("environment") or {}), path.name
+
+
+# -- the internal-CA certificate's extra names --------------------------------------------------------------
+
+
+def test_tls_extra_names_are_whole_dns_names_or_addresses():
+    names = ["DNS:hs.example.org", "DNS:*.hs.example.org", "IP:192.0.2.10", "IP:2001:db8::10"]
+    assert build(tls_extra_names=names)["tls_cert_path"] == TLS["tls_cert_path"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "DNS:hs.example.org,DNS:evil.example",  # a comma adds a name
+        "IP:192.0.2.10\nbasicConstraints=critical,CA:TRUE",  # a line break adds an extension
+        "DNS:hs example.org",
+        "IP:fe80::1%eth0,DNS:evil.example",  # a scoped IPv6 address smuggling a name
+        "email:ops@example.org",
+        "DNS:",
+        "IP:192.0.2.300",
+    ],
+)
+def test_tls_extra_names_refuse_anything_else(entry):
+    refused("tls_extra_names", r"not one DNS:name or IP:address entry", tls_extra_names=[entry])
