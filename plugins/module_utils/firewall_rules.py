@@ -49,6 +49,9 @@ SERVICES: dict[str, list[str]] = {
 TAILNET_INTERFACE = "tailscale0"
 
 
+# A Linux interface name (IFNAMSIZ: at most 15 bytes) as every backend takes it: rendered inside quotes
+# (nftables) or as a bare word (ufw, firewalld), a quote or space in it would change the rule.
+_INTERFACE = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9_.-]{1,15}")
 _PORT_SPEC = re.compile(r"^\s*(\d{1,5})(?:\s*-\s*(\d{1,5}))?\s*/\s*([a-zA-Z]+)\s*$")
 
 
@@ -309,6 +312,19 @@ def ruleset(
             "allowed on the tunnel); set firewall_tunnel_policy: restricted"
         )
     extra_tunnels = s.get("tunnel_interfaces") or []
+    if isinstance(extra_tunnels, str) or not isinstance(extra_tunnels, (list, tuple)):
+        problems.append(
+            f"host {host}: firewall_tunnel_interfaces: {extra_tunnels!r} is not a list of interface names; "
+            "write it as a list, like [tailscale0]"
+        )
+        extra_tunnels = []
+    for name in extra_tunnels:
+        if not (isinstance(name, str) and _INTERFACE.fullmatch(name)):
+            problems.append(
+                f"host {host}: firewall_tunnel_interfaces: {name!r} is not an interface name "
+                "(1 to 15 letters, digits, '_', '.' or '-'; no quotes, spaces or wildcards)"
+            )
+    extra_tunnels = [name for name in extra_tunnels if isinstance(name, str) and _INTERFACE.fullmatch(name)]
     interfaces = list(dict.fromkeys([t["interface"] for t in mine] + [str(i) for i in extra_tunnels]))
     tunnel_rules = [
         {"interface": name, "policy": tunnel_policy, "allowed": _merge(tunnel_allowed)} for name in interfaces

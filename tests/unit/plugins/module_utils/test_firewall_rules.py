@@ -308,3 +308,40 @@ def test_tailnet_subnet_router_or_exit_node_forwards_from_tailscale0():
         rules("laptop", [site_to_site()], tailnet_forwarding=True, forwarding=False)["forward"]["tunnel_to_any"] == []
     )
     assert rules("laptop", [site_to_site()], tailnet_forwarding=False)["forward"]["tunnel_to_any"] == []
+
+
+# -- firewall_tunnel_interfaces: names that reach the rendered rules ----------------------------------------
+
+
+@pytest.mark.parametrize("name", ["tailscale0", "wg0", "wg-site.b", "a_b", "x" * 15])
+def test_tunnel_interface_names_accepted(name):
+    assert [t["interface"] for t in rules("h", tunnel_interfaces=[name])["tunnels"]] == [name]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        'wg0" accept comment "',  # rendered as iifname "NAME": a quote makes an accept-all nft rule
+        "wg0 accept",
+        "wg0\n",
+        "wg*",
+        "x" * 16,
+        "",
+        ".",
+        "..",
+        "a/b",
+        7,
+    ],
+)
+def test_tunnel_interface_names_refused(name):
+    with pytest.raises(fr.FirewallError) as info:
+        rules("h", tunnel_interfaces=["tailscale0", name])
+    assert info.value.problems == [
+        f"host h: firewall_tunnel_interfaces: {name!r} is not an interface name "
+        "(1 to 15 letters, digits, '_', '.' or '-'; no quotes, spaces or wildcards)"
+    ]
+
+
+def test_tunnel_interfaces_must_be_a_list():
+    with pytest.raises(fr.FirewallError, match=r"host h: firewall_tunnel_interfaces: 'tailscale0' is not a list"):
+        rules("h", tunnel_interfaces="tailscale0")
