@@ -25,7 +25,7 @@ mkdir -p "${dest}"
 tar -C "${root}" -cf - \
   --exclude=./.venv --exclude=./.build --exclude=./.cache --exclude=./.git \
   --exclude=./.pytest_cache --exclude=./.hypothesis --exclude=./.ruff_cache \
-  --exclude=__pycache__ --exclude='*.pyc' \
+  --exclude=__pycache__ --exclude='*.pyc' --exclude=./playbooks/collections \
   . | tar -C "${dest}" -xf -
 
 # ansible-test takes its file list from git when the collection root is (inside) a git work tree;
