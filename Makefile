@@ -73,10 +73,11 @@ molecule-all: collection testbed binaries ## run every scenario in molecule/SCEN
 test: ## everything CI runs: lint, unit, integration, every scenario in molecule/SCENARIOS
 	@mkdir -p $(BUILD) && { tests/testbed/go-binaries.sh >$(BUILD)/go-binaries.log 2>&1 & }
 	@{ tests/testbed/setup.sh >$(BUILD)/testbed.log 2>&1 & }
-	$(MAKE) --no-print-directory lint unit integration molecule-all
+	tests/testbed/stages.sh lint unit integration molecule-all
 
-bench: collection testbed binaries ## planner benchmarks (ratios to templates) and the fleet benchmark on the lab
+bench: collection testbed binaries ## planner, role-path and plan.yml benchmarks at fleet scale, and the lab's first run vs re-run
 	$(BIN)/python bench/bench_planner.py
+	$(BIN)/python bench/bench_roles.py
 	bench/bench_fleet.sh
 
 lab: collection testbed binaries ## a local fleet of containers configured by site.yml (kept running)
