@@ -89,6 +89,10 @@ lab-destroy: venv ## remove everything `make lab` made
 clean: ## remove the venv and build products (not the image cache)
 	rm -rf $(VENV) $(BUILD) .pytest_cache .hypothesis .ruff_cache
 
+.PHONY: test-scale
+test-scale: collection testbed ## a 32-host WireGuard mesh in containers (scenario fleet_scale, ~20 min; kept out of make test)
+	tests/testbed/run-scenario.sh fleet_scale
+
 .PHONY: test-kernel
 test-kernel: collection ## kernel WireGuard in two qemu VMs (scenario wireguard_kernel, ~10 min; tests/kernel/README.md)
 	tests/testbed/run-scenario.sh wireguard_kernel
