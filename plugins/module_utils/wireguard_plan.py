@@ -7,8 +7,13 @@ Rules (see docs/plan-format.md):
 - AllowedIPs follow WireGuard's cryptokey routing: longest prefix wins and a prefix listed under two
   peers silently moves to the last one, so no prefix is ever listed under two peers of one host, and
   each peer's own tunnel addresses (/32, /128) always resolve to that peer;
-- hub_spoke: a spoke's first hub (by name) carries the whole tunnel network and every prefix no
-  linked peer owns; hubs carry, for each other hub, the spokes only that hub reaches;
+- hub_spoke: a spoke's primary hub (its first by name) carries the whole tunnel network and every
+  prefix no linked peer owns. Several hubs: two spokes that share hubs talk through the first shared
+  one, so a spoke lists another spoke under that hub when it is not its primary; other pairs go
+  spoke - primary hub - primary hub - spoke, so a hub lists, under each other hub, the spokes it does
+  not peer with whose primary that hub is. Every path is the same both ways, which is what lets each
+  receiver's cryptokey routing accept the sender; pairs it cannot serve (hubs that do not peer) are
+  named by `unrouted()`;
 - keepalive goes on the side behind NAT, toward peers that have an endpoint.
 """
 
@@ -88,6 +93,9 @@ class Planner:
         self._shared_entries: dict[tuple[int | None, bool], dict[str, PeerPlan]] = {}
         self._routed = tuple((name, subnet) for name in self.names for subnet in self.hosts[name].routed)
         self._elsewhere: dict[frozenset[str], tuple[str, ...]] = {}
+        self._groups: dict[frozenset[str], list[str]] | None = None
+        self._spoke_extras: dict[frozenset[str], tuple[dict[str, tuple[str, ...]], frozenset[str]]] = {}
+        self._hub_extras: dict[tuple[str, str], tuple[str, ...]] = {}
 
     # -- who peers with whom ---------------------------------------------------------------
     def allowed(self, host: str, peer: str) -> bool:
@@ -131,34 +139,116 @@ class Planner:
     def allowed_ips(self, host: str, peer: str) -> tuple[str, ...]:
         prefixes = self._own[peer]
         if self.network.topology == "hub_spoke":
-            if host not in self._hub_set and peer == self._first_hub(host):
-                prefixes = prefixes + self._network_prefixes + self._routed_elsewhere(host)
-            elif host in self._hub_set and peer in self._hub_set:
+            if host not in self._hub_set:
+                if peer == self._first_hub(host):
+                    prefixes = prefixes + self._network_prefixes + self._routed_elsewhere(host)
+                elif len(self.hubs) > 1:
+                    prefixes = prefixes + self._shared_hub_extras(host)[0].get(peer, ())
+            elif peer in self._hub_set:
                 prefixes = prefixes + self._relayed_spokes(host, peer)
         if self.hosts[host].via_exit == peer:
             prefixes = prefixes + DEFAULT_ROUTES
         return prefixes
 
     def _routed_elsewhere(self, spoke: str) -> tuple[str, ...]:
-        """Routed subnets a spoke reaches through its first hub: all but its own and its peers'."""
-        owners = frozenset(name for name in (spoke, *self.links(spoke)) if self.hosts[name].routed)
+        """Routed subnets a spoke reaches through its primary hub: all but its own, its peers' and those of
+        spokes it reaches through another shared hub."""
+        moved = self._shared_hub_extras(spoke)[1] if len(self.hubs) > 1 else frozenset()
+        owners = frozenset(name for name in (spoke, *self.links(spoke), *moved) if self.hosts[name].routed)
         cached = self._elsewhere.get(owners)
         if cached is None:
             cached = tuple(subnet for name, subnet in self._routed if name not in owners)
             self._elsewhere[owners] = cached
         return cached
 
+    def spoke_groups(self) -> dict[frozenset[str], list[str]]:
+        """Spokes (clients included) by the set of hubs they peer with, each list sorted; spokes with no hub
+        (refused by build()) are left out. Several hubs need only this, never all pairs of spokes."""
+        if self._groups is None:
+            groups: dict[frozenset[str], list[str]] = {}
+            for name in self.names:
+                if name not in self._hub_set and self.network.topology == "hub_spoke":
+                    hubs = frozenset(self.links(name))
+                    if hubs:
+                        groups.setdefault(hubs, []).append(name)
+            self._groups = groups
+        return self._groups
+
+    def _shared_hub_extras(self, spoke: str) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+        """({hub: prefixes}, spokes moved) for the spokes this one reaches through a shared hub other than
+        its primary: the first hub the two have in common, so both sides agree on the path."""
+        hubs = frozenset(self.links(spoke))
+        cached = self._spoke_extras.get(hubs)
+        if cached is None:
+            primary = min(hubs) if hubs else None
+            moved: dict[str, list[str]] = {}
+            for other, members in self.spoke_groups().items():
+                shared = hubs & other
+                if shared and min(shared) != primary:
+                    moved.setdefault(min(shared), []).extend(members)
+            extras = {
+                hub: tuple(prefix for member in sorted(members) for prefix in self._own[member])
+                for hub, members in moved.items()
+            }
+            cached = (extras, frozenset(m for members in moved.values() for m in members))
+            self._spoke_extras[hubs] = cached
+        return cached
+
     def _relayed_spokes(self, hub: str, other_hub: str) -> tuple[str, ...]:
-        """Prefixes of spokes `hub` cannot reach itself, carried by the first other hub that reaches them."""
-        mine = set(self.links(hub))
-        relayed: list[str] = []
-        for spoke in self.names:
-            if spoke in self._hub_set or spoke in mine:
-                continue
-            via = next((h for h in self.links(spoke) if h in self._hub_set and h in mine), None)
-            if via == other_hub:
-                relayed.extend(self._own[spoke])
-        return tuple(relayed)
+        """Prefixes of the spokes `hub` does not peer with whose primary hub is `other_hub`: the path those
+        spokes' own traffic to `hub` takes, so the only one `hub` may route them on."""
+        cached = self._hub_extras.get((hub, other_hub))
+        if cached is None:
+            relayed = [
+                member
+                for hubs, members in self.spoke_groups().items()
+                if hub not in hubs and min(hubs) == other_hub
+                for member in members
+            ]
+            cached = tuple(prefix for member in sorted(relayed) for prefix in self._own[member])
+            self._hub_extras[(hub, other_hub)] = cached
+        return cached
+
+    def unrouted(self) -> dict[tuple[str, str], list[tuple[list[str], list[str]]]]:
+        """Pairs hub_spoke cannot route, by the pair of hubs that do not peer with each other and would have
+        to: {(hub, hub): [(hosts, hosts), ...]}, each block meaning every host of one list with every host
+        of the other. Empty when every two hubs peer (then every pair is delivered both ways)."""
+        hubs = self.hubs
+        if self.network.topology != "hub_spoke" or len(hubs) < 2:
+            return {}
+        linked = {hub: frozenset(self.links(hub)) for hub in hubs}
+        apart = {(a, b) for a in hubs for b in hubs if a < b and b not in linked[a]}
+        if not apart:
+            return {}
+        result: dict[tuple[str, str], list[tuple[list[str], list[str]]]] = {}
+
+        def add(one: str, two: str, left: list[str], right: list[str]) -> None:
+            result.setdefault((min(one, two), max(one, two)), []).append((left, right))
+
+        for a, b in sorted(apart):
+            add(a, b, [a], [b])
+        groups = sorted(self.spoke_groups().items(), key=lambda item: item[1][0])
+        for hub in hubs:
+            for members_hubs, members in groups:
+                primary = min(members_hubs)
+                if hub not in members_hubs and primary not in linked[hub]:
+                    add(hub, primary, [hub], members)
+        for index, (left_hubs, left) in enumerate(groups):
+            for right_hubs, right in groups[index + 1 :]:
+                one, two = min(left_hubs), min(right_hubs)
+                if not left_hubs & right_hubs and two not in linked[one]:
+                    add(one, two, left, right)
+        return result
+
+    def unrouted_pairs(self) -> list[tuple[str, str]]:
+        """Every pair unrouted() names, expanded (a, b) with a < b; for tests and small fleets."""
+        return sorted(
+            (min(x, y), max(x, y))
+            for blocks in self.unrouted().values()
+            for left, right in blocks
+            for x in left
+            for y in right
+        )
 
     # -- plans --------------------------------------------------------------------------------
     def host(self, name: str) -> HostPlan:
@@ -225,12 +315,15 @@ def build(inventory: Mapping[str, Any], state: Mapping[str, Any] | None = None) 
     planner = Planner(network)
     problems = _link_problems(planner)
     pairs = planner.unreachable_pairs()
-    if pairs and network.unreachable_pairs == "fail":
-        problems.extend(_unreachable_problem(a, b) for a, b in pairs)
+    unrouted = planner.unrouted()
+    if network.unreachable_pairs == "fail":
+        problems.extend(_unreachable_problem(planner, a, b) for a, b in pairs)
+        problems.extend(_unrouted_problem(planner, hubs, blocks) for hubs, blocks in sorted(unrouted.items()))
     if problems:
         raise PlanError(attribute_unmanaged(problems, network.unmanaged))
     warnings = list(network.warnings)
-    warnings.extend(f"{_unreachable_problem(a, b)} (pair left out)" for a, b in pairs)
+    warnings.extend(f"{_unreachable_problem(planner, a, b)} (pair left out)" for a, b in pairs)
+    warnings.extend(str(_unrouted_problem(planner, hubs, blocks)) for hubs, blocks in sorted(unrouted.items()))
     unknown = [name for name in planner.names if planner.hosts[name].public_key is None]
     if unknown:
         warnings.append(
@@ -244,7 +337,9 @@ def _link_problems(planner: Planner) -> list[Problem]:
     for name in planner.names:
         spec = planner.hosts[name]
         links = planner.links(name)
-        if planner.network.topology == "hub_spoke" and not spec.hub and planner.hubs and not links:
+        if spec.unmanaged and not links:
+            problems.append(_lonely_client(planner, name))
+        elif planner.network.topology == "hub_spoke" and not spec.hub and planner.hubs and not links:
             problems.append(_isolated_spoke(planner, name))
         if spec.via_exit and spec.via_exit in planner.hosts and spec.via_exit not in links:
             problems.append(
@@ -256,6 +351,22 @@ def _link_problems(planner: Planner) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _lonely_client(planner: Planner, client: str) -> Problem:
+    """An unmanaged peer that would get no peer at all; named as its connect_to (attribute_unmanaged)."""
+    targets = sorted(planner.hosts[client].include or ())
+    listed = ", ".join(targets) or "nothing"
+    if planner.network.topology == "hub_spoke" and not set(targets) & set(planner.hubs):
+        why = f"names no hub ({listed}); in hub_spoke a client peers only with hubs: name a hub"
+    elif all(planner.hosts[t].endpoint is None for t in targets if t in planner.hosts):
+        why = (
+            f"names only hosts without wireguard_endpoint ({listed}), and a client has none either, so it "
+            "could never handshake: connect it to a host that has an endpoint, or give one of them wireguard_endpoint"
+        )
+    else:
+        why = f"names {listed}, whose wireguard_peers_include/exclude leave this client out: allow it there"
+    return Problem(client, "wireguard_peers_include", f"gets no peer: {why}")
 
 
 def _list_variable(spec: HostSpec, peer: str) -> str:
@@ -278,13 +389,51 @@ def _isolated_spoke(planner: Planner, spoke: str) -> Problem:
     return Problem(spoke, "wireguard_endpoint", f"{message}: neither it nor {hub} has an endpoint")
 
 
-def _unreachable_problem(a: str, b: str) -> Problem:
+def _unreachable_problem(planner: Planner, a: str, b: str) -> Problem:
+    client = next((n for n in (a, b) if planner.hosts[n].unmanaged), None)
+    if client is not None:
+        host = b if client == a else a
+        return Problem(
+            host,
+            "wireguard_endpoint",
+            f"client {client} connects to this host but neither has an endpoint (a client never has one), so they "
+            f"can never handshake; give {host} wireguard_endpoint, or drop it from the client's connect_to",
+        )
     return Problem(
         a,
         "wireguard_endpoint",
         f"neither {a} nor {b} has an endpoint, so they can never handshake; give one of them wireguard_endpoint, "
         "or keep them apart with wireguard_peers_exclude",
     )
+
+
+_EXAMPLES = 4  # pairs named in one unrouted message; the rest are counted (a big fleet gets one line per hub pair)
+
+
+def _unrouted_problem(planner: Planner, hubs: tuple[str, str], blocks: list[tuple[list[str], list[str]]]) -> Problem:
+    """One message per pair of hubs that do not peer: the pairs that would have to pass between them."""
+    a, b = hubs
+    count = sum(len(left) * len(right) for left, right in blocks)
+    examples: list[str] = []
+    for left, right in blocks:
+        for x in left:
+            for y in right[: _EXAMPLES - len(examples)]:
+                examples.append(f"{min(x, y)}-{max(x, y)}")
+            if len(examples) >= _EXAMPLES:
+                break
+        if len(examples) >= _EXAMPLES:
+            break
+    more = f" and {count - len(examples)} more" if count > len(examples) else ""
+    message = (
+        f"hubs {a} and {b} do not peer with each other, so {count} pair(s) of hosts whose paths must pass between "
+        f"them cannot reach each other ({', '.join(examples)}{more}); let the two hubs peer, or give those "
+        "spokes a hub in common"
+    )
+    if not planner.allowed(a, b):
+        return Problem(a, _list_variable(planner.hosts[a], b), message)
+    if not planner.allowed(b, a):
+        return Problem(b, _list_variable(planner.hosts[b], a), message)
+    return Problem(a, "wireguard_endpoint", f"{message}: neither hub has an endpoint, give one of them one")
 
 
 def plan_all(

@@ -60,10 +60,10 @@ def expand(names, hosts, groups):
 
 def model_links(inventory, require_endpoint=True):
     """{host: set of peers} by the rules: topology candidates, include/exclude on both sides, and at least
-    one side of each pair has an endpoint (unless require_endpoint is false)."""
-    hosts = {n: v for n, v in inventory["hosts"].items() if is_present(v)}
+    one side of each pair has an endpoint (unless require_endpoint is false). Unmanaged peers included."""
+    hosts = model_hosts(inventory)
     groups = inventory.get("groups") or {}
-    topology = next(iter(hosts.values())).get("wireguard_topology", "mesh")
+    topology = topology_of(inventory)
     hubs = {n for n, v in hosts.items() if v.get("wireguard_hub")} if topology == "hub_spoke" else set()
     include = {}
     exclude = {}
@@ -99,3 +99,123 @@ def model_links(inventory, require_endpoint=True):
         }
         for a in hosts
     }
+
+
+# -- the fleet as the rules see it, unmanaged peers (clients) included ------------------------------------------
+
+
+def model_hosts(inventory):
+    """{name: values} of present hosts plus unmanaged peers as stand-ins (behind NAT, peering with connect_to)."""
+    raw = inventory["hosts"]
+    hosts = {n: dict(v) for n, v in raw.items() if is_present(v)}
+    first = next(iter(raw.values()), {})
+    for entry in as_list(first.get("wireguard_unmanaged_peers")):
+        if entry.get("state", "present") != "present":
+            continue
+        hosts[entry["name"]] = {
+            "wireguard_topology": first.get("wireguard_topology", "mesh"),
+            "wireguard_peers_include": entry["connect_to"],
+            "wireguard_behind_nat": True,
+            "wireguard_via_exit_node": entry.get("via_exit_node"),
+            "unmanaged": True,
+        }
+    return hosts
+
+
+def topology_of(inventory):
+    return next(iter(inventory["hosts"].values())).get("wireguard_topology", "mesh")
+
+
+def hubs_of(inventory):
+    if topology_of(inventory) != "hub_spoke":
+        return set()
+    return {n for n, v in model_hosts(inventory).items() if v.get("wireguard_hub") in (True, "yes", "true")}
+
+
+# -- cryptokey routing, simulated -------------------------------------------------------------------------------
+
+INTERNET = (net("198.51.100.7/32"), net("2001:db8:77::7/128"))
+
+
+def own_prefixes(plans, hosts, name):
+    """What a host answers for: its tunnel /32 and /128, and its routed subnets."""
+    return [host_prefix(a) for a in plans[name].addresses] + [
+        net(s) for s in as_list(hosts[name].get("wireguard_routed_subnets"))
+    ]
+
+
+def deliver(tables, forwarders, source_host, source, target_host, target):
+    """None when a packet from `source` (at source_host) reaches `target` at target_host, else why not.
+
+    Each hop sends to the longest-prefix owner of the destination among its peers (outbound); the
+    receiver accepts only if its own entry for the sender is the longest-prefix owner of the source
+    (inbound). Only forwarders relay."""
+    here = source_host
+    for _hop in range(len(tables) + 1):
+        hop = lpm(tables[here], target)
+        if hop is None:
+            return f"{here} has no route to {target}"
+        back = lpm(tables[hop], source)
+        if back != here:
+            return f"{hop} drops {source} coming from {here}: it belongs to {back} there"
+        if hop == target_host:
+            return None
+        if hop not in forwarders:
+            return f"{hop} would have to forward to {target} but does not forward"
+        here = hop
+    return f"{source} -> {target} loops"
+
+
+def intended_pairs(inventory):
+    """Ordered pairs the topology says can talk: mesh, linked pairs; hub_spoke, every pair of hosts and clients."""
+    hosts = model_hosts(inventory)
+    if topology_of(inventory) == "hub_spoke":
+        return [(a, b) for a in hosts for b in hosts if a != b]
+    links = model_links(inventory)
+    return [(a, b) for a in hosts for b in sorted(links[a])]
+
+
+def unreachable(inventory, plans):
+    """[(a, b, why)] for every intended ordered pair (with their routed subnets) and every exit client's
+    internet traffic that cryptokey routing over `plans` does not deliver both ways."""
+    hosts = model_hosts(inventory)
+    tables = {name: route_table(plan) for name, plan in plans.items()}
+    forwarders = hubs_of(inventory)
+    own = {name: own_prefixes(plans, hosts, name) for name in plans}
+    failures = []
+    for a, b in intended_pairs(inventory):
+        for source in own[a]:
+            for target in own[b]:
+                if source.version != target.version:
+                    continue
+                why = deliver(tables, forwarders, a, source, b, target) or deliver(
+                    tables, forwarders, b, target, a, source
+                )
+                if why:
+                    failures.append((a, b, why))
+    for name, values in hosts.items():
+        exit_node = values.get("wireguard_via_exit_node")
+        if not exit_node:
+            continue
+        for source in own[name][: len(plans[name].addresses)]:
+            target = next(p for p in INTERNET if p.version == source.version)
+            why = deliver(tables, set(), name, source, exit_node, target) or deliver(
+                tables, set(), exit_node, target, name, source
+            )
+            if why:
+                failures.append((name, exit_node, f"internet: {why}"))
+    return failures
+
+
+def table_faults(plans):
+    """A prefix under two peers of one host, or a peer's own tunnel address resolving elsewhere."""
+    faults = []
+    for name, plan in plans.items():
+        table = route_table(plan)
+        prefixes = [prefix for prefix, _peer in table]
+        faults.extend(f"{name}: {p} under two peers" for p in {p for p in prefixes if prefixes.count(p) > 1})
+        for peer in plan.peers:
+            for address in plans[peer.name].addresses:
+                if lpm(table, host_prefix(address)) != peer.name:
+                    faults.append(f"{name}: {address} of {peer.name} resolves to {lpm(table, host_prefix(address))}")
+    return faults

@@ -7,7 +7,7 @@ of DESIGN.md gets a concrete example whose expected plan follows from the rule.
 import json
 
 import pytest
-from planner_oracle import lpm, route_table
+from planner_oracle import lpm, route_table, table_faults, unreachable
 
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys as keys
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_plan as plan
@@ -19,6 +19,8 @@ PRIVATE = {
     for i, name in enumerate(["alpha", "bravo", "charlie", "delta", "echo", "hub-a", "hub-b"])
 }
 PUBLIC = {name: keys.public_key(private) for name, private in PRIVATE.items()}
+# What the extracting filter passes for a host whose wireguard_psk_secret is set (never the secret itself).
+PSK_SET = {"wireguard_psk_secret_set": True, "wireguard_psk_secret_length": 32}
 
 
 def inventory(hosts, groups=None, **network_wide):
@@ -212,6 +214,33 @@ def test_hub_relays_spokes_it_cannot_reach_through_the_other_hub():
     } | {"192.168.1.0/24"}
 
 
+def test_several_hubs_a_spoke_of_one_hub_and_a_spoke_of_both_reach_each_other():
+    """Issue 14: alpha peers only with hub-b; bravo, with both. Through hub-b, both ways, and each side's
+    cryptokey routing must accept the other's address from hub-b (not from hub-a, bravo's first hub)."""
+    inv = inventory(
+        {
+            "hub-a": {"wireguard_hub": True, "wireguard_endpoint": "hub-a.example.net"},
+            "hub-b": {"wireguard_hub": True, "wireguard_endpoint": "hub-b.example.net"},
+            "alpha": {"wireguard_peers_exclude": ["hub-a"], "wireguard_routed_subnets": ["192.168.10.0/24"]},
+            "bravo": {"wireguard_routed_subnets": ["192.168.20.0/24"]},
+        },
+        wireguard_topology="hub_spoke",
+    )
+    plans, warnings = plan.plan_all(inv)
+    alpha_ip = plans["alpha"].addresses[0].split("/")[0]
+    bravo_ip = plans["bravo"].addresses[0].split("/")[0]
+    bravo = route_table(plans["bravo"])
+    assert lpm(bravo, alpha_ip) == "hub-b"  # what alpha's packets arrive from, and where replies must go
+    assert lpm(bravo, "192.168.10.7") == "hub-b"
+    assert lpm(route_table(plans["alpha"]), bravo_ip) == "hub-b"
+    assert lpm(route_table(plans["hub-b"]), alpha_ip) == "alpha"
+    assert lpm(route_table(plans["hub-a"]), alpha_ip) == "hub-b"  # hub-a still relays through hub-b
+    assert lpm(bravo, plans["hub-a"].addresses[0].split("/")[0]) == "hub-a"
+    assert unreachable(inv, plans) == []
+    assert table_faults(plans) == []
+    assert not any("reach" in w for w in warnings)
+
+
 def test_spoke_exit_client_of_a_second_hub():
     plans = plan.plan_all(hub_spoke_inventory(charlie={"wireguard_via_exit_node": "hub-b"}))[0]
     charlie = plans["charlie"]
@@ -278,9 +307,9 @@ def test_public_keys_come_from_the_inventory_then_the_fleet_state():
 
 def test_preshared_key_flag_needs_the_secret_and_both_keys():
     hosts = {
-        "alpha": {"wireguard_psk_secret_set": True, "wireguard_public_key": PUBLIC["alpha"]},
-        "bravo": {"wireguard_psk_secret_set": True, "wireguard_public_key": PUBLIC["bravo"]},
-        "charlie": {"wireguard_psk_secret_set": True},
+        "alpha": {**PSK_SET, "wireguard_public_key": PUBLIC["alpha"]},
+        "bravo": {**PSK_SET, "wireguard_public_key": PUBLIC["bravo"]},
+        "charlie": dict(PSK_SET),
         "delta": {"wireguard_public_key": PUBLIC["delta"]},
     }
     for name, values in hosts.items():
@@ -323,7 +352,7 @@ def test_plan_document_shape_and_no_private_material():
             "wireguard_public_key": PUBLIC[name],
             "wireguard_private_key": PRIVATE[name],  # not an input variable: must be ignored
             "wireguard_psk_secret": secret,
-            "wireguard_psk_secret_set": True,
+            **PSK_SET,
             "wireguard_routed_subnets": [],
         }
     hosts["alpha"]["wireguard_behind_nat"] = True

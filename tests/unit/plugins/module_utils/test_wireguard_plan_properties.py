@@ -18,6 +18,7 @@ from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_inven
 NAMES = [f"h{i:02d}" for i in range(30)]
 ROUTED_POOL = [f"192.168.{i}.0/24" if i % 2 == 0 else f"fd10:{i:x}::/64" for i in range(60)]
 DEFAULT_ROUTES = {net("0.0.0.0/0"), net("::/0")}
+ROUTED_V4, ROUTED_V6 = net("192.168.0.0/16"), net("fd10::/16")  # holds the pool: endpoints stay out of it
 STATE_OFFSET = 40  # recorded addresses use 40 + index, explicit ones 80 + index: never the same
 EXPLICIT_OFFSET = 80
 ENDPOINT_KINDS = [None, None, None, "name", "name:port", "v4", "v4:port", "v6", "[v6]", "[v6]:port"]
@@ -57,6 +58,7 @@ def fleets(draw, topologies=("mesh", "hub_spoke")):
 
     hosts = {}
     state_hosts = {}
+    used = set()
     meta = {"topology": topology, "networks": networks, "hubs": hubs, "endpoints": {}, "keys": {}, "offsets": {}}
     for name in names:
         index = NAMES.index(name)
@@ -79,11 +81,12 @@ def fleets(draw, topologies=("mesh", "hub_spoke")):
                 host = f"{name}.vpn.example.net"
                 text = host
             elif kind.startswith("v4"):
-                host = draw(st.ip_addresses(v=4))
+                host = draw(st.ip_addresses(v=4).filter(lambda a: a not in ROUTED_V4 and a not in used))
                 text = str(host)
             else:
-                host = draw(st.ip_addresses(v=6))
+                host = draw(st.ip_addresses(v=6).filter(lambda a: a not in ROUTED_V6 and a not in used))
                 text = f"[{host}]" if kind.startswith("[") else host.exploded if draw(st.booleans()) else str(host)
+            used.add(host)  # two hosts never share an endpoint, and no endpoint lies in a routed subnet
             values["wireguard_endpoint"] = text if endpoint_port is None else f"{text}:{endpoint_port}"
             meta["endpoints"][name] = (host, endpoint_port)
         if draw(st.booleans()):
@@ -101,6 +104,7 @@ def fleets(draw, topologies=("mesh", "hub_spoke")):
         meta["keys"][name] = None if key_source == "unknown" else fake_public_key(name)
         if draw(st.booleans()):
             values["wireguard_psk_secret_set"] = True
+            values["wireguard_psk_secret_length"] = 32  # the filter passes the length, never the secret
         address_source = draw(st.sampled_from(["allocate", "allocate", "state", "explicit"]))
         if address_source == "state":
             state_hosts.setdefault(name, {})["addresses"] = [address_at(n, STATE_OFFSET + index) for n in networks]
