@@ -10,7 +10,8 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys, wireguard_render
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import INPUT_VARIABLES, PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_extract import extract_inventory
+from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_plan import build, plan_document
 
 
@@ -18,22 +19,10 @@ def wireguard_inventory(
     groups: Mapping[str, Any], hostvars: Mapping[str, Any], group: str = "wireguard"
 ) -> dict[str, Any]:
     """Extract the planner's input from the whole inventory: every host of `group`, in or out of the play."""
-    if group not in groups:
-        raise AnsibleFilterError(
-            f"wireguard_inventory: the inventory has no group '{group}'; put the WireGuard hosts in it"
-        )
-    hosts: dict[str, dict[str, Any]] = {}
-    for name in groups[group]:
-        values = hostvars[name]
-        extracted = {var: values[var] for var in INPUT_VARIABLES if var in values and var != "wireguard_psk_secret_set"}
-        extracted["wireguard_psk_secret_set"] = (
-            bool(values.get("wireguard_psk_secret")) if "wireguard_psk_secret" in values else False
-        )
-        hosts[name] = extracted
-    return {
-        "hosts": hosts,
-        "groups": {name: list(members) for name, members in groups.items() if name not in ("all", "ungrouped")},
-    }
+    try:
+        return extract_inventory(groups, hostvars, group)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def _planner(inventory: Mapping[str, Any], state: Mapping[str, Any] | None):

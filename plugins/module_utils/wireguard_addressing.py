@@ -12,10 +12,12 @@ from typing import Union
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]  # noqa: UP007 (module_utils also run on Python 3.9)
 IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]  # noqa: UP007
 
-_ALL_NUMERIC = re.compile(r"^[0-9.]+$")
-_HOSTNAME = re.compile(
-    r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?$"
+_ALL_NUMERIC = re.compile(r"[0-9.]+")
+HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*\.?"
 )
+_SCOPE = re.compile(r"[A-Za-z0-9_.=+-]{1,15}")
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([^/]*)(/.*)?", re.DOTALL)
 
 
 class EndpointError(ValueError):
@@ -27,6 +29,11 @@ def parse_endpoint(text: str, default_port: int | None) -> str:
     if not isinstance(text, str) or not text.strip():
         raise EndpointError("must be a non-empty string like 'vpn.example.com', 'host:51820' or '[2001:db8::1]:51820'")
     text = text.strip()
+    url = _URL.fullmatch(text)
+    if url:
+        raise EndpointError(
+            f"'{text}' is a URL; give only the host and port WireGuard sends UDP to, such as '{url.group(2) or 'host'}'"
+        )
     port: int | str | None = None
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
@@ -39,15 +46,18 @@ def parse_endpoint(text: str, default_port: int | None) -> str:
         _ipv6_literal(host, text)
     elif text.count(":") > 1:
         host = text
+        head, _, tail = text.rpartition(":")
+        if not _is_ipv6(text) and tail.isdigit() and _is_ipv6(head):
+            raise EndpointError(f"'{text}' looks like an IPv6 address with a port; write [{head}]:{tail}")
         _ipv6_literal(host, text)
     else:
         host, sep, port_text = text.partition(":")
         if sep:
             port = port_text
         if not _is_ipv4(host):
-            if _ALL_NUMERIC.match(host):
+            if _ALL_NUMERIC.fullmatch(host):
                 raise EndpointError(f"'{host}' looks like an IPv4 address but is not a valid one")
-            if not _HOSTNAME.match(host):
+            if not HOSTNAME.fullmatch(host):
                 raise EndpointError(f"'{host}' is neither an IP address nor a valid host name")
     if port is None:
         if default_port is None:
@@ -67,18 +77,24 @@ def _is_ipv4(text: str) -> bool:
     return True
 
 
-def _ipv6_literal(host: str, text: str) -> None:
+def _is_ipv6(text: str) -> bool:
     try:
-        ipaddress.IPv6Address(host)
+        address = ipaddress.IPv6Address(text)
     except ValueError:
-        raise EndpointError(f"'{text}': '{host}' is not an IPv6 address") from None
+        return False
+    # A scope (fe80::1%eth0) is an interface name; Python accepts any text there.
+    return address.scope_id is None or _SCOPE.fullmatch(address.scope_id) is not None
+
+
+def _ipv6_literal(host: str, text: str) -> None:
+    if not _is_ipv6(host):
+        raise EndpointError(f"'{text}': '{host}' is not an IPv6 address")
 
 
 def _port(value: object, text: str) -> int:
-    try:
-        number = int(str(value), 10)
-    except ValueError:
-        raise EndpointError(f"'{text}': port '{value}' is not a number") from None
+    if not isinstance(value, int) and not re.fullmatch(r"[0-9]{1,5}", str(value)):
+        raise EndpointError(f"'{text}': port '{value}' is not a number")
+    number = int(str(value), 10)
     if not 1 <= number <= 65535:
         raise EndpointError(f"'{text}': port {number} is outside 1-65535")
     return number

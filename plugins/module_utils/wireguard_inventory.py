@@ -13,14 +13,23 @@ and raised together in one PlanError, each naming the host and the variable. Pur
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .wireguard_addressing import Allocator, EndpointError, IPInterface, IPNetwork, parse_endpoint, usable_offsets
-from .wireguard_keys import InvalidKeyError, decode_key
+from .wireguard_addressing import (
+    HOSTNAME,
+    Allocator,
+    EndpointError,
+    IPInterface,
+    IPNetwork,
+    parse_endpoint,
+    usable_offsets,
+)
+from .wireguard_keys import PSK_SECRET_MIN_LENGTH, InvalidKeyError, decode_key
 
 # The planner owns these defaults; roles/wireguard/defaults/main.yml repeats them and a unit test keeps
 # both in step (role defaults are not visible through hostvars of other hosts, the planner's are).
@@ -34,15 +43,19 @@ DEFAULTS: dict[str, Any] = {
     "wireguard_exit_node": False,
     "wireguard_persistent_keepalive": 25,
     "wireguard_unreachable_pairs": "warn",
+    "wireguard_unknown_variables": "fail",
     "wireguard_routed_subnets": [],
     "wireguard_peers_include": [],
     "wireguard_peers_exclude": [],
     "wireguard_unmanaged_peers": [],
 }
 
-# Variables the planner reads from each host. `wireguard_psk_secret_set` is not an inventory variable:
-# the extracting filter sets it to whether `wireguard_psk_secret` is defined, so no secret gets here.
-INPUT_VARIABLES = (
+# Every `wireguard_*` variable a host may carry: the options of roles/wireguard/meta/argument_specs.yml
+# (a unit test keeps them equal) plus the extra variables of playbooks/plan.yml. Others are reported.
+KNOWN_VARIABLES = (
+    "wireguard_group",
+    "wireguard_state_dir",
+    "wireguard_renumber",
     "wireguard_network",
     "wireguard_topology",
     "wireguard_port",
@@ -50,18 +63,60 @@ INPUT_VARIABLES = (
     "wireguard_address",
     "wireguard_endpoint",
     "wireguard_behind_nat",
+    "wireguard_persistent_keepalive",
     "wireguard_routed_subnets",
     "wireguard_hub",
     "wireguard_exit_node",
     "wireguard_via_exit_node",
     "wireguard_public_key",
+    "wireguard_private_key",
+    "wireguard_psk_secret",
     "wireguard_peers_include",
     "wireguard_peers_exclude",
     "wireguard_state",
-    "wireguard_persistent_keepalive",
     "wireguard_unreachable_pairs",
-    "wireguard_psk_secret_set",
+    "wireguard_unknown_variables",
+    "wireguard_userspace",
+    "wireguard_mtu",
+    "wireguard_dns",
+    "wireguard_table",
+    "wireguard_fwmark",
+    "wireguard_pre_up",
+    "wireguard_post_up",
+    "wireguard_pre_down",
+    "wireguard_post_down",
     "wireguard_unmanaged_peers",
+    "wireguard_clients_dir",
+    "wireguard_manage_forwarding",
+)
+PLAYBOOK_VARIABLES = ("wireguard_plan_file", "wireguard_plan_diagram")
+# Added to each host by the extractor (wireguard_extract.py), never read from the inventory: whether
+# `wireguard_psk_secret` is set and its length, the public key derived from `wireguard_private_key` or why
+# it is malformed, and the names of the host's `wireguard_*` variables. No secret gets here.
+DERIVED_VARIABLES = (
+    "wireguard_psk_secret_set",
+    "wireguard_psk_secret_length",
+    "wireguard_psk_secret_invalid",
+    "wireguard_private_key_public",
+    "wireguard_private_key_invalid",
+    "wireguard_variables",
+)
+# What the planner reads from each host: every known variable but the secrets and the controller paths
+# (role settings such as wireguard_mtu included, so they are refused before any host is touched).
+INPUT_VARIABLES = (
+    tuple(
+        name
+        for name in KNOWN_VARIABLES
+        if name
+        not in (
+            "wireguard_group",
+            "wireguard_state_dir",
+            "wireguard_clients_dir",
+            "wireguard_private_key",
+            "wireguard_psk_secret",
+        )
+    )
+    + DERIVED_VARIABLES
 )
 
 TOPOLOGIES = ("mesh", "hub_spoke")
@@ -72,8 +127,14 @@ _UNMANAGED_FIELDS = {
     "wireguard_via_exit_node": "via_exit_node",
     "wireguard_persistent_keepalive": "persistent_keepalive",
 }
-_PEER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-_INTERFACE_NAME = re.compile(r"^[a-zA-Z0-9_=+.-]{1,15}$")
+_PEER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+# wg-quick's own rule; the kernel also refuses '.' and '..'.
+_INTERFACE_NAME = re.compile(r"(?!\.{1,2}\Z)[a-zA-Z0-9_=+.-]{1,15}")
+# Newlines and other control characters would start a new wg-quick directive or shell line.
+_ONE_LINE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*")
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+_FWMARK = re.compile(r"0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10}")
 
 
 @dataclass(frozen=True)
@@ -136,9 +197,179 @@ class Network:
 class _Checker:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.refused: set[tuple[str, str]] = set()  # (host, variable) whose value was refused by type
 
     def add(self, host: str, variable: str, message: str) -> None:
         self.problems.append(Problem(host, variable, message))
+
+
+# -- types ------------------------------------------------------------------------------------------------
+# What each variable must be, in YAML terms: (accepted shapes, what the message says is expected).
+_STR, _INT, _BOOL, _STR_OR_INT, _LIST, _STR_OR_LIST, _DICT_LIST = (
+    "str",
+    "int",
+    "bool",
+    "str_or_int",
+    "list",
+    "str_or_list",
+    "dict_list",
+)
+_EXPECTED = {
+    _STR: "a string",
+    _INT: "an integer",
+    _BOOL: "a boolean (true or false)",
+    _STR_OR_INT: "a string or an integer",
+    _LIST: "a list of strings",
+    _STR_OR_LIST: "a string or a list of strings",
+    _DICT_LIST: "a list of mappings",
+}
+VARIABLE_TYPES: dict[str, tuple[str, str]] = {
+    "wireguard_network": (_STR_OR_LIST, "a CIDR or a list of one IPv4 and one IPv6 CIDR"),
+    "wireguard_topology": (_STR, "mesh or hub_spoke"),
+    "wireguard_port": (_INT, "a UDP port"),
+    "wireguard_interface": (_STR, "an interface name"),
+    "wireguard_address": (_STR_OR_LIST, "an address or a list of one per IP version"),
+    "wireguard_endpoint": (_STR, "host, host:port or [v6]:port"),
+    "wireguard_behind_nat": (_BOOL, ""),
+    "wireguard_routed_subnets": (_LIST, "CIDRs"),
+    "wireguard_hub": (_BOOL, ""),
+    "wireguard_exit_node": (_BOOL, ""),
+    "wireguard_via_exit_node": (_STR, "one host name"),
+    "wireguard_public_key": (_STR, "what `wg pubkey` prints"),
+    "wireguard_peers_include": (_LIST, "host or group names"),
+    "wireguard_peers_exclude": (_LIST, "host or group names"),
+    "wireguard_state": (_STR, "present or absent"),
+    "wireguard_persistent_keepalive": (_INT, "seconds"),
+    "wireguard_unreachable_pairs": (_STR, "warn or fail"),
+    "wireguard_unknown_variables": (_STR, "fail or warn"),
+    "wireguard_unmanaged_peers": (_DICT_LIST, "one '- name: ...' entry per client"),
+    "wireguard_userspace": (_STR, "auto, always or never"),
+    "wireguard_manage_forwarding": (_BOOL, ""),
+    "wireguard_mtu": (_INT, "bytes"),
+    "wireguard_dns": (_LIST, "IP addresses or search domains"),
+    "wireguard_table": (_STR_OR_INT, "off, auto, or a routing table number or name"),
+    "wireguard_fwmark": (_STR_OR_INT, "off, or a number such as 0xca6c"),
+    "wireguard_pre_up": (_LIST, "shell commands"),
+    "wireguard_post_up": (_LIST, "shell commands"),
+    "wireguard_pre_down": (_LIST, "shell commands"),
+    "wireguard_post_down": (_LIST, "shell commands"),
+}
+_UNMANAGED_TYPES: dict[str, tuple[str, str]] = {
+    "name": (_STR, "the client's name"),
+    "connect_to": (_LIST, "host or group names"),
+    "address": (_STR_OR_LIST, "an address or a list of one per IP version"),
+    "via_exit_node": (_STR, "one host name"),
+    "persistent_keepalive": (_INT, "seconds"),
+    "allowed_ips": (_LIST, "CIDRs"),
+    "dns": (_LIST, "IP addresses or search domains"),
+    "state": (_STR, "present or absent"),
+}
+# Derived by the extractor: (type, value used when missing or malformed). Never reported.
+_DERIVED_TYPES: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "wireguard_psk_secret_set": (bool, False),
+    "wireguard_psk_secret_length": (int, 0),
+    "wireguard_psk_secret_invalid": (str, None),
+    "wireguard_private_key_public": (str, None),
+    "wireguard_private_key_invalid": (str, None),
+    "wireguard_variables": (list, []),
+}
+
+
+def type_name(value: Any) -> str:
+    """The YAML name of a value's type, with an article: 'a list', 'an integer', 'null'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_problem(kind: str, value: Any) -> str | None:
+    """Why `value` is not of `kind`, or None when it is."""
+    is_str = isinstance(value, str)
+    if kind == _STR and is_str:
+        return None
+    if kind in (_INT, _STR_OR_INT) and (is_str or (isinstance(value, int) and not isinstance(value, bool))):
+        return None  # a string is judged (digits, range) by the variable's own check
+    if kind == _BOOL and (is_str or isinstance(value, bool)):
+        return None
+    if kind in (_LIST, _STR_OR_LIST, _DICT_LIST) and isinstance(value, (list, tuple)):
+        wanted: Any = Mapping if kind == _DICT_LIST else str
+        for index, item in enumerate(value):
+            if not isinstance(item, wanted):
+                return f"item {index} is {type_name(item)} ({_shown(item)})"
+        return None
+    if kind == _STR_OR_LIST and is_str:
+        return None
+    got = f"got {type_name(value)} ({_shown(value)})"
+    if kind == _LIST and is_str:
+        return f"{got}; a YAML list needs one '- item' per line (or [a, b])"
+    if kind == _DICT_LIST and isinstance(value, Mapping):
+        return f"{got}; a YAML list of entries needs a '- ' before each entry's first key"
+    return got
+
+
+def _one_line(value: Any) -> bool:
+    """No string in `value` holds a newline or another control character."""
+    if isinstance(value, str):
+        return _ONE_LINE.fullmatch(value) is not None
+    if isinstance(value, Mapping):
+        return all(_one_line(key) and _one_line(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return all(_one_line(item) for item in value)
+    return True
+
+
+def _check_type(check: _Checker, host: str, variable: str, value: Any, spec: tuple[str, str]) -> bool:
+    """Report a value of the wrong type or with control characters; True when it may be used."""
+    kind, what = spec
+    problem = _type_problem(kind, value)
+    if problem is not None:
+        expected = _EXPECTED[kind] + (f" ({what})" if what else "")
+        check.add(host, variable, f"expected {expected}, {problem}")
+        return False
+    if not _one_line(value):
+        check.add(
+            host,
+            variable,
+            "contains a newline or another control character; it would end up as a separate line of the "
+            "wg-quick configuration or a shell command: keep it on one line",
+        )
+        return False
+    return True
+
+
+def _typed(check: _Checker, host: str, values: Any) -> dict[str, Any]:
+    """The host's values with every wrongly typed one reported and left out (so nothing crashes later)."""
+    if not isinstance(values, Mapping):
+        check.add(host, "(host variables)", f"expected a mapping of variables, got {type_name(values)}")
+        return {}
+    result: dict[str, Any] = {}
+    for variable, value in values.items():
+        spec = VARIABLE_TYPES.get(variable)
+        derived = _DERIVED_TYPES.get(variable)
+        if derived is not None:
+            result[variable] = value if isinstance(value, derived[0]) else derived[1]
+        elif value is None or spec is None or _check_type(check, host, variable, value, spec):
+            result[variable] = value
+        else:
+            check.refused.add((host, variable))
+    return result
 
 
 def attribute_unmanaged(problems: Sequence[Problem], owners: Mapping[str, str]) -> list[Problem]:
@@ -171,16 +402,61 @@ def _bool(check: _Checker, host: str, variable: str, value: Any) -> bool:
     return False
 
 
-def _int(check: _Checker, host: str, variable: str, value: Any, low: int, high: int) -> int | None:
+def _int(check: _Checker, host: str, variable: str, value: Any, low: int, high: int, hint: str = "") -> int | None:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         number = int(value.strip())
     if number is None or not low <= number <= high:
-        check.add(host, variable, f"{value!r} is not a whole number from {low} to {high}")
+        check.add(host, variable, f"{_shown(value)} is not a whole number from {low} to {high}{hint}")
         return None
     return number
+
+
+def _unscoped(item: Any) -> str:
+    """The text of an address or network; a %scope (fe80::1%eth0) is refused, it has no meaning in a tunnel."""
+    text = str(item)
+    if "%" in text:
+        raise ValueError("an IPv6 %scope has no place here")
+    return text
+
+
+def _ip_network(item: Any, strict: bool = True) -> IPNetwork:
+    return ipaddress.ip_network(_unscoped(item), strict=strict)
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() in ("yes", "true"))
+
+
+def _dns_problem(item: str) -> str | None:
+    try:
+        ipaddress.ip_address(_unscoped(item))
+        return None
+    except ValueError:
+        pass
+    if HOSTNAME.fullmatch(item) and not re.fullmatch(r"[0-9.]+", item):
+        return None
+    return f"'{item}' is neither an IP address nor a search domain"
+
+
+def _table_ok(value: Any) -> bool:
+    if isinstance(value, int):
+        return 0 <= value <= 0xFFFFFFFF
+    if value in ("off", "auto") or _TABLE_NAME.fullmatch(value):
+        return True
+    return _DIGITS.fullmatch(value) is not None and int(value) <= 0xFFFFFFFF
+
+
+def _fwmark_ok(value: Any) -> bool:
+    if isinstance(value, int):
+        return 0 <= value <= 0xFFFFFFFF
+    if value == "off":
+        return True
+    if not _FWMARK.fullmatch(value):
+        return False
+    return int(value, 16 if value[:2].lower() == "0x" else 10) <= 0xFFFFFFFF
 
 
 def _cidr_hint(item: Any) -> str:
@@ -203,7 +479,7 @@ def _parse_networks(check: _Checker, host: str, value: Any) -> list[IPNetwork] |
     networks: list[IPNetwork] = []
     for item in items:
         try:
-            network = ipaddress.ip_network(str(item), strict=True)
+            network = _ip_network(item)
         except ValueError as exc:
             check.add(host, "wireguard_network", f"'{item}' is not a network CIDR ({exc}){_cidr_hint(item)}")
             return None
@@ -226,7 +502,7 @@ def _parse_addresses(check: _Checker, host: str, value: Any, networks: list[IPNe
     result: list[IPInterface] = []
     for item in _as_list(value):
         try:
-            interface = ipaddress.ip_interface(str(item))
+            interface = ipaddress.ip_interface(_unscoped(item))
         except ValueError:
             check.add(host, "wireguard_address", f"'{item}' is not an IP address")
             return None
@@ -287,7 +563,7 @@ def _parse_subnets(check: _Checker, host: str, value: Any) -> tuple[str, ...]:
     subnets: list[str] = []
     for item in _as_list(value):
         try:
-            network = ipaddress.ip_network(str(item), strict=True)
+            network = _ip_network(item)
         except ValueError as exc:
             check.add(host, "wireguard_routed_subnets", f"'{item}' is not a network CIDR ({exc}){_cidr_hint(item)}")
             continue
@@ -321,6 +597,8 @@ def _network_wide(check: _Checker, raw_hosts: Mapping[str, Mapping[str, Any]], v
     seen: dict[str, str] = {}
     first_host, first_value = "", DEFAULTS.get(variable)
     for name, values in raw_hosts.items():
+        if (name, variable) in check.refused:
+            continue
         value = values.get(variable, DEFAULTS.get(variable))
         key = repr(sorted(str(item) for item in _as_list(value)))
         if not seen:
@@ -336,18 +614,138 @@ def _network_wide(check: _Checker, raw_hosts: Mapping[str, Mapping[str, Any]], v
     return first_host, first_value
 
 
+_KNOWN = frozenset(KNOWN_VARIABLES + PLAYBOOK_VARIABLES)
+
+
+def _unknown_variables(raw_hosts: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """One problem per misspelled or unknown `wireguard_*` variable, with the closest known name."""
+    where: dict[str, list[str]] = {}
+    for name, values in raw_hosts.items():
+        for variable in values.get("wireguard_variables") or ():
+            if isinstance(variable, str) and variable.startswith("wireguard_") and variable not in _KNOWN:
+                where.setdefault(variable, []).append(name)
+    problems = []
+    known = sorted(_KNOWN)
+    for variable in sorted(where):
+        hosts = sorted(where[variable])
+        close = difflib.get_close_matches(variable, known, n=1)
+        message = "unknown variable; " + (
+            f"did you mean {close[0]}?" if close else "no known variable is close (docs/inventory.md lists them)"
+        )
+        if len(hosts) > 1:
+            others = ", ".join(hosts[1:6]) + (", ..." if len(hosts) > 6 else "")
+            message += f" (also on {len(hosts) - 1} other host(s): {others})"
+        problems.append(Problem(hosts[0], variable, message))
+    return problems
+
+
+def _check_settings(check: _Checker, name: str, values: Mapping[str, Any], networks: Sequence[IPNetwork]) -> None:
+    """The role's own settings (interface, wg-quick keys): every value the role would write or run."""
+    interface = values.get("wireguard_interface")
+    if interface is not None and not _INTERFACE_NAME.fullmatch(interface):
+        check.add(
+            name,
+            "wireguard_interface",
+            f"'{interface}' must be 1-15 characters of letters, digits and _=+.-, and not '.' or '..' "
+            "(a Linux interface name)",
+        )
+    mtu = values.get("wireguard_mtu")
+    if mtu is not None:
+        low = 1280 if any(network.version == 6 for network in networks) else 576
+        hint = " (IPv6 needs at least 1280)" if low == 1280 else ""
+        _int(check, name, "wireguard_mtu", mtu, low, 65535, f"{hint}; leave it unset to let wg-quick choose")
+    table = values.get("wireguard_table")
+    if table is not None and not _table_ok(table):
+        check.add(
+            name,
+            "wireguard_table",
+            f"{_shown(table)} is not off, auto, a table number (0-4294967295) or a table name "
+            "(letters, digits, '_', '.', '-')",
+        )
+    fwmark = values.get("wireguard_fwmark")
+    if fwmark is not None and not _fwmark_ok(fwmark):
+        check.add(
+            name, "wireguard_fwmark", f"{_shown(fwmark)} is not off or a 32-bit number (decimal, or hex as 0xca6c)"
+        )
+    for item in values.get("wireguard_dns") or ():
+        problem = _dns_problem(item)
+        if problem:
+            check.add(name, "wireguard_dns", problem)
+    userspace = values.get("wireguard_userspace")
+    if userspace is not None and userspace not in ("auto", "always", "never"):
+        check.add(name, "wireguard_userspace", f"{_shown(userspace)} is not one of auto, always, never")
+    if values.get("wireguard_manage_forwarding") is not None:
+        _bool(check, name, "wireguard_manage_forwarding", values["wireguard_manage_forwarding"])
+
+
+def _endpoint_ip(endpoint: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP literal of a normalised endpoint (`ip:port`, `[v6]:port`), None for a host name."""
+    if endpoint is None:
+        return None
+    host = endpoint[1:].partition("]")[0] if endpoint.startswith("[") else endpoint.rpartition(":")[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
+def _check_endpoints(check: _Checker, specs: Mapping[str, HostSpec]) -> None:
+    """No two hosts share one endpoint; no endpoint lies inside another host's routed subnet."""
+    owner: dict[str, str] = {}
+    for name in sorted(specs):
+        endpoint = specs[name].endpoint
+        if endpoint is None:
+            continue
+        other = owner.setdefault(endpoint.lower(), name)
+        if other != name:
+            check.add(
+                name,
+                "wireguard_endpoint",
+                f"{endpoint} is host {other}'s endpoint too; two hosts cannot share one address and port: give "
+                "each its own port (wireguard_port and the endpoint's :port) or address",
+            )
+    # Subnets by (IP version, prefix length): each endpoint is looked up once per length, not per subnet.
+    by_length: dict[tuple[int, int], dict[int, tuple[str, str]]] = {}
+    for name in sorted(specs):
+        for subnet in specs[name].routed:
+            network = ipaddress.ip_network(subnet)
+            table = by_length.setdefault((network.version, network.prefixlen), {})
+            table.setdefault(int(network.network_address), (name, subnet))
+    if not by_length:
+        return
+    for name in sorted(specs):
+        address = _endpoint_ip(specs[name].endpoint)
+        if address is None:
+            continue
+        bits = address.max_prefixlen
+        for (version, length), table in by_length.items():
+            router = (
+                table.get(int(address) >> (bits - length) << (bits - length)) if version == address.version else None
+            )
+            if router is not None and router[0] != name:
+                check.add(
+                    router[0],
+                    "wireguard_routed_subnets",
+                    f"{router[1]} contains host {name}'s endpoint {address}; peers would route {name}'s handshakes "
+                    f"into the tunnel itself: keep {name}'s endpoint out of the routed subnets (narrow {router[1]} "
+                    f"or give {name} another endpoint)",
+                )
+
+
 def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> Network:
     """Normalise and validate the inventory, allocate addresses; raise PlanError listing every problem."""
     check = _Checker()
-    raw_hosts: Mapping[str, Mapping[str, Any]] = inventory.get("hosts") or {}
+    given: Mapping[str, Any] = inventory.get("hosts") or {}
     groups: Mapping[str, Sequence[str]] = inventory.get("groups") or {}
     recorded: Mapping[str, Mapping[str, Any]] = (state or {}).get("hosts") or {}
     warnings: list[str] = []
 
-    if not raw_hosts:
+    if not given:
         raise PlanError(
             [Problem("(none)", "wireguard group", "has no hosts; add hosts to the group the wireguard role plans")]
         )
+    # Types first: a wrongly typed value is reported and left out, so every other check can still run.
+    raw_hosts: dict[str, dict[str, Any]] = {name: _typed(check, name, values) for name, values in given.items()}
 
     present: dict[str, Mapping[str, Any]] = {}
     absent: list[str] = []
@@ -361,13 +759,25 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
             check.add(name, "wireguard_state", f"{state_value!r} is not one of present, absent")
 
     net_host, net_value = _network_wide(check, raw_hosts, "wireguard_network")
-    networks = _parse_networks(check, net_host, net_value) or []
+    refused_network = any(variable == "wireguard_network" for _, variable in check.refused)
+    networks = [] if net_value is None and refused_network else _parse_networks(check, net_host, net_value) or []
     topo_host, topology = _network_wide(check, raw_hosts, "wireguard_topology")
     if topology not in TOPOLOGIES:
         check.add(topo_host, "wireguard_topology", f"{topology!r} is not one of {', '.join(TOPOLOGIES)}")
     pairs_host, unreachable = _network_wide(check, raw_hosts, "wireguard_unreachable_pairs")
     if unreachable not in ("warn", "fail"):
         check.add(pairs_host, "wireguard_unreachable_pairs", f"{unreachable!r} is not one of warn, fail")
+    unknown_host, unknown_mode = _network_wide(check, raw_hosts, "wireguard_unknown_variables")
+    if unknown_mode not in ("fail", "warn"):
+        check.add(unknown_host, "wireguard_unknown_variables", f"{unknown_mode!r} is not one of fail, warn")
+    for problem in _unknown_variables(raw_hosts):
+        if unknown_mode == "warn":
+            warnings.append(str(problem))
+        else:
+            check.problems.append(problem)
+    # Settings the role uses on absent hosts too (the interface to remove) are checked on every host.
+    for name, values in raw_hosts.items():
+        _check_settings(check, name, values, networks)
 
     specs: dict[str, HostSpec] = {}
     explicit: dict[str, list[IPInterface]] = {}
@@ -390,6 +800,7 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
         specs[name] = spec
 
     _check_cross_host(check, specs, topology, raw_hosts)
+    _check_endpoints(check, specs)
     if networks:
         _assign_addresses(check, specs, explicit, recorded, networks)
     owners = {name: values["__defined_on"] for name, values in unmanaged.items()}
@@ -404,33 +815,53 @@ def _unmanaged_peers(check: _Checker, raw_hosts: Mapping[str, Mapping[str, Any]]
     result: dict[str, dict[str, Any]] = {}
     for index, entry in enumerate(_as_list(entries)):
         name = entry.get("name") if isinstance(entry, Mapping) else None
-        where = f"wireguard_unmanaged_peers[{name if name else index}]"
-        if not isinstance(name, str) or not _PEER_NAME.match(name):
+        where = f"wireguard_unmanaged_peers[{name if isinstance(name, str) and name else index}]"
+        if not isinstance(name, str) or not _PEER_NAME.fullmatch(name):
             check.add(host, where, "needs a name of letters, digits, '.', '_' or '-' (it names the client's .conf)")
             continue
         if name in raw_hosts or name in result:
             check.add(host, where, f"the name {name} is already used by a host or another unmanaged peer")
             continue
-        unknown = sorted(
-            set(entry)
-            - {"name", "connect_to", "address", "via_exit_node", "persistent_keepalive", "allowed_ips", "dns", "state"}
-        )
+        unknown = sorted(str(key) for key in entry if key not in _UNMANAGED_TYPES)
         if unknown:
             check.add(host, where, f"unknown key(s) {', '.join(unknown)}")
-        if entry.get("state", "present") == "absent":
+        fields = {
+            key: value
+            for key, value in entry.items()
+            if key in _UNMANAGED_TYPES
+            and (value is None or _check_type(check, host, f"{where}.{key}", value, _UNMANAGED_TYPES[key]))
+        }
+        state = fields.get("state") or "present"
+        if state not in ("present", "absent"):
+            check.add(host, f"{where}.state", f"{_shown(state)} is not one of present, absent")
             continue
-        if not _as_list(entry.get("connect_to")):
-            check.add(host, f"{where}.connect_to", "is required: name the host(s) or group(s) this client connects to")
+        if state == "absent":
             continue
+        for item in fields.get("dns") or ():
+            problem = _dns_problem(item)
+            if problem:
+                check.add(host, f"{where}.dns", problem)
+        for item in fields.get("allowed_ips") or ():
+            try:
+                _ip_network(item, strict=False)
+            except ValueError:
+                check.add(host, f"{where}.allowed_ips", f"'{item}' is not a network CIDR such as 10.99.0.0/24")
+        if not fields.get("connect_to"):
+            if "connect_to" in fields or "connect_to" not in entry:
+                check.add(
+                    host, f"{where}.connect_to", "is required: name the host(s) or group(s) this client connects to"
+                )
+            continue
+        keepalive = fields.get("persistent_keepalive")
         result[name] = {
             "__defined_on": host,
-            "wireguard_address": entry.get("address"),
+            "wireguard_address": fields.get("address"),
             "wireguard_behind_nat": True,
-            "wireguard_peers_include": entry.get("connect_to"),
-            "wireguard_via_exit_node": entry.get("via_exit_node"),
-            "wireguard_persistent_keepalive": entry.get(
-                "persistent_keepalive", DEFAULTS["wireguard_persistent_keepalive"]
-            ),
+            "wireguard_peers_include": fields.get("connect_to"),
+            "wireguard_via_exit_node": fields.get("via_exit_node"),
+            "wireguard_persistent_keepalive": DEFAULTS["wireguard_persistent_keepalive"]
+            if keepalive is None
+            else keepalive,
         }
     return result
 
@@ -447,13 +878,7 @@ def _host_spec(
         value = values.get(variable)
         return DEFAULTS.get(variable) if value is None else value
 
-    interface = str(get("wireguard_interface"))
-    if not _INTERFACE_NAME.match(interface):
-        check.add(
-            name,
-            "wireguard_interface",
-            f"'{interface}' must be 1-15 characters of letters, digits and _=+.- (a Linux interface name)",
-        )
+    interface = str(get("wireguard_interface"))  # checked with the other settings, on every host
     port = _int(check, name, "wireguard_port", get("wireguard_port"), 1, 65535) or DEFAULTS["wireguard_port"]
     keepalive = (
         _int(check, name, "wireguard_persistent_keepalive", get("wireguard_persistent_keepalive"), 0, 65535) or 0
@@ -462,6 +887,15 @@ def _host_spec(
     hub = _bool(check, name, "wireguard_hub", get("wireguard_hub"))
     exit_node = _bool(check, name, "wireguard_exit_node", get("wireguard_exit_node"))
     psk = bool(values.get("wireguard_psk_secret_set"))
+    if values.get("wireguard_psk_secret_invalid"):
+        check.add(name, "wireguard_psk_secret", f"{values['wireguard_psk_secret_invalid']}")
+    elif psk and values.get("wireguard_psk_secret_length", PSK_SECRET_MIN_LENGTH) < PSK_SECRET_MIN_LENGTH:
+        check.add(
+            name,
+            "wireguard_psk_secret",
+            f"is {values.get('wireguard_psk_secret_length') or 0} characters long, shorter than the "
+            f"{PSK_SECRET_MIN_LENGTH} it needs; make a longer one (openssl rand -base64 32) and vault it",
+        )
 
     endpoint = None
     if values.get("wireguard_endpoint"):
@@ -472,6 +906,13 @@ def _host_spec(
     # A roaming host behind NAT with no endpoint needs no fixed port: the kernel picks one.
     listen_port = None if behind_nat and endpoint is None else port
 
+    derived = values.get("wireguard_private_key_public") or None
+    if values.get("wireguard_private_key_invalid"):
+        check.add(
+            name,
+            "wireguard_private_key",
+            f"{values['wireguard_private_key_invalid']}; it is what `wg genkey` prints (the key is not shown here)",
+        )
     public_key = values.get("wireguard_public_key") or None
     if public_key is not None:
         try:
@@ -479,6 +920,15 @@ def _host_spec(
         except InvalidKeyError as exc:
             check.add(name, "wireguard_public_key", f"{exc}; it is what `wg pubkey` prints")
             public_key = None
+        if public_key is not None and derived is not None and derived != public_key.strip():
+            check.add(
+                name,
+                "wireguard_public_key",
+                f"does not belong to wireguard_private_key (whose public key is {derived}); the plan would publish "
+                "a key no peer can reach this host with: set both from one key pair, or drop wireguard_public_key",
+            )
+    elif derived is not None:
+        public_key = derived
     elif recorded.get("public_key"):
         public_key = recorded["public_key"]
         try:
@@ -518,7 +968,19 @@ def _check_cross_host(
     check: _Checker, specs: Mapping[str, HostSpec], topology: str, raw_hosts: Mapping[str, Any]
 ) -> None:
     hubs = [s.name for s in specs.values() if s.hub]
-    if topology == "hub_spoke" and specs and not hubs:
+    absent_hubs = sorted(
+        name
+        for name, values in raw_hosts.items()
+        if values.get("wireguard_state") == "absent" and _truthy(values.get("wireguard_hub"))
+    )
+    if topology == "hub_spoke" and specs and not hubs and absent_hubs:
+        check.add(
+            absent_hubs[0],
+            "wireguard_state",
+            f"every hub is absent: {', '.join(absent_hubs)}; spokes peer only with hubs, so every spoke would "
+            "reach nobody: make another host the hub (wireguard_hub: true) before decommissioning this one",
+        )
+    elif topology == "hub_spoke" and specs and not hubs and not any(v == "wireguard_hub" for _, v in check.refused):
         first = sorted(specs)[0]
         check.add(
             first, "wireguard_topology", "is hub_spoke but no host sets wireguard_hub: true; mark the hub host(s)"

@@ -26,6 +26,8 @@ KEY_BYTES = 32
 _P = 2**255 - 19
 _A24 = 121665
 _PSK_CONTEXT = b"wgops.fleet preshared key v1\x00"
+# The shortest `wireguard_psk_secret` accepted (docs/inventory.md; the planner refuses shorter ones).
+PSK_SECRET_MIN_LENGTH = 16
 
 
 class InvalidKeyError(ValueError):
@@ -122,8 +124,8 @@ def derive_preshared_key(secret: str, public_key_a: str, public_key_b: str) -> s
     HMAC-SHA256 keyed by the secret over the two public keys in sorted order, so the result does not
     depend on which side asks, and nothing has to be stored per pair.
     """
-    if not isinstance(secret, str) or len(secret) < 16:
-        raise ValueError("the preshared-key secret must be a string of at least 16 characters")
+    if not isinstance(secret, str) or len(secret) < PSK_SECRET_MIN_LENGTH:
+        raise ValueError(f"the preshared-key secret must be a string of at least {PSK_SECRET_MIN_LENGTH} characters")
     first, second = sorted((decode_key(public_key_a), decode_key(public_key_b)))
     if first == second:
         raise ValueError("a preshared key needs two different public keys")
