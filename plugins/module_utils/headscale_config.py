@@ -479,7 +479,7 @@ class _Builder:
             return value
         expected = "a string" if empty else "a non-empty string"
         if secret:  # never echo a secret, not even a mistyped one
-            self.add(key, f"expected {expected}, got a value of type {type(value).__name__}; quote it in YAML")
+            self.add(key, f"expected {expected}, got {_kind(value)}; quote it in YAML")
         else:
             self.add(key, f"expected {expected}, got {value!r}")
         return ""
@@ -1076,7 +1076,9 @@ class _Builder:
         if type(secret).__name__ == "EncryptedString":
             secret = str(secret)
         if not isinstance(secret, str):
-            self.add("config_overrides", f"oidc.client_secret: expected a string, got a {type(secret).__name__}")
+            self.add(
+                "config_overrides", f"oidc.client_secret: expected a string, got {_kind(secret)}; quote it in YAML"
+            )
         elif secret and "client_secret_path" not in oidc:
             oidc["client_secret_path"] = f"{self.config_dir()}/{OIDC_SECRET_FILE}"
 
@@ -1146,6 +1148,19 @@ def _removed_message(path: str, entry: RemovedKey) -> str:
     else:
         what = f"{path} was removed in Headscale {entry.version}"
     return f"{what}; {entry.hint}"
+
+
+def _kind(value: Any) -> str:
+    """What a value is, without showing it (for secrets)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "a list"
+    return "null" if value is None else "a value that is not text"
 
 
 def _is_ip(value: Any, family: int | None = None) -> bool:
