@@ -140,7 +140,7 @@ def interface_record(name: str, fields: Mapping[str, Mapping[str, Any]], now: fl
         return None
     tables = [fields.get(field, {}).get(name, {}) for field in PEER_FIELDS]
     keys = sorted(key for key in tables[0] if all(key in table for table in tables[1:]))
-    _, endpoints, allowed_ips, handshakes, transfer, keepalive, psk = tables
+    endpoints, allowed_ips, handshakes, transfer, keepalive, psk = tables[1:]
     peers = []
     for key in keys:
         handshake = handshakes[key]

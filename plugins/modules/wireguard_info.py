@@ -226,7 +226,7 @@ def main() -> None:
         records = []
         for name in names:
             record = interface_record(name, fields, now)
-            rc, out, _ = module.run_command([ip, "-j", "addr", "show", "dev", name])
+            rc, out, _err = module.run_command([ip, "-j", "addr", "show", "dev", name])
             link = parse_ip_addr(out, name) if rc == 0 else None
             if record is not None and link is not None:  # else it vanished while being read
                 records.append({**record, **link})
