@@ -40,8 +40,10 @@ def offset_in_network(interface_text):
 
 
 @st.composite
-def fleets(draw, topologies=("mesh", "hub_spoke")):
-    """(inventory, state, meta): a valid random inventory and fleet state, plus what the rules expect."""
+def fleets(draw, topologies=("mesh", "hub_spoke"), extras=False):
+    """(inventory, state, meta): a valid random inventory and fleet state, plus what the rules expect.
+
+    extras: hubs may exclude other hubs too, and unmanaged peers (clients) may be added."""
     count = draw(st.integers(min_value=2, max_value=30))
     names = draw(st.permutations(NAMES[:count]))  # the inventory's dict order is random too
     topology = draw(st.sampled_from(topologies))
@@ -130,7 +132,7 @@ def fleets(draw, topologies=("mesh", "hub_spoke")):
     for name in present:
         choices = [n for n in present if n != name]
         if name in hubs:
-            spokes = [n for n in choices if n not in hubs]
+            spokes = [n for n in choices if extras or n not in hubs]
             if spokes and draw(st.integers(min_value=0, max_value=4)) == 0:
                 hosts[name]["wireguard_peers_exclude"] = draw(
                     st.lists(st.sampled_from(spokes), min_size=1, unique=True)
@@ -155,7 +157,30 @@ def fleets(draw, topologies=("mesh", "hub_spoke")):
         options = sorted(links[name] & exits)
         if name not in exits and options and draw(st.booleans()):
             hosts[name]["wireguard_via_exit_node"] = draw(st.sampled_from(options))
+    if extras:
+        _add_clients(draw, inventory, present, exits)
     return inventory, {"hosts": state_hosts}, meta
+
+
+def _add_clients(draw, inventory, present, exits):
+    """Unmanaged peers (network-wide, so on every host), connecting to random hosts or groups."""
+    clients = []
+    for index in range(draw(st.integers(min_value=0, max_value=3))):
+        entry = {
+            "name": f"client{index}",
+            "connect_to": draw(st.lists(st.sampled_from([*present, "site_a", "wireguard"]), min_size=1, unique=True)),
+        }
+        if draw(st.integers(min_value=0, max_value=5)) == 0:
+            entry["state"] = "absent"
+        clients.append(entry)
+    for values in inventory["hosts"].values():
+        values["wireguard_unmanaged_peers"] = clients
+    if clients:
+        links = model_links(inventory)
+        for entry in clients:
+            options = sorted(links.get(entry["name"], set()) & exits)
+            if options and draw(st.booleans()):
+                entry["via_exit_node"] = draw(st.sampled_from(options))
 
 
 def _repair_spokes(inventory, hubs, meta):
@@ -271,10 +296,13 @@ def check_plans(inventory, state, meta, plans, warnings):
                 for prefix in own[other]:
                     assert lpm(table, prefix) in hubs, f"spoke {name}: {prefix} of {other} not via a hub"
         if hub_spoke and name in hubs:
+            # a spoke this hub does not peer with is reached through that spoke's primary (first) hub, the
+            # way its own traffic comes back; if this hub does not peer with that one either, not at all
             for spoke in present - hubs - links[name] - {name}:
-                relays = links[spoke] & links[name] & hubs
-                for prefix in own[spoke] if relays else ():
-                    assert lpm(table, prefix) in relays, f"hub {name}: {prefix} of {spoke} not relayed"
+                primary = min(links[spoke] & hubs)
+                expected = {primary} if primary in links[name] else {None, via}  # via: its default route
+                for prefix in own[spoke]:
+                    assert lpm(table, prefix) in expected, f"hub {name}: {prefix} of {spoke} not via {primary}"
         # nothing of absent hosts, nothing unknown
         for prefix in prefixes:
             assert prefix in owner or prefix in networks or prefix in DEFAULT_ROUTES, f"{name}: stray {prefix}"
