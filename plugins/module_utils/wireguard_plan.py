@@ -355,11 +355,13 @@ def _link_problems(planner: Planner) -> list[Problem]:
 
 def _lonely_client(planner: Planner, client: str) -> Problem:
     """An unmanaged peer that would get no peer at all; named as its connect_to (attribute_unmanaged)."""
-    targets = sorted(planner.hosts[client].include or ())
-    listed = ", ".join(targets) or "nothing"
+    targets = sorted(t for t in planner.hosts[client].include or () if t in planner.hosts)
+    listed = ", ".join(targets) or "no present host"
     if planner.network.topology == "hub_spoke" and not set(targets) & set(planner.hubs):
         why = f"names no hub ({listed}); in hub_spoke a client peers only with hubs: name a hub"
-    elif all(planner.hosts[t].endpoint is None for t in targets if t in planner.hosts):
+    elif not targets:
+        why = "names no present host: name the host(s) or group(s) it connects to"
+    elif all(planner.hosts[t].endpoint is None for t in targets):
         why = (
             f"names only hosts without wireguard_endpoint ({listed}), and a client has none either, so it "
             "could never handshake: connect it to a host that has an endpoint, or give one of them wireguard_endpoint"

@@ -241,6 +241,85 @@ def test_several_hubs_a_spoke_of_one_hub_and_a_spoke_of_both_reach_each_other():
     assert not any("reach" in w for w in warnings)
 
 
+def several_hubs_apart():
+    """hub-a and hub-b do not peer (hub-a excludes hub-b); alpha is only hub-a's, bravo only hub-b's,
+    charlie peers with both."""
+    return inventory(
+        {
+            "hub-a": {
+                "wireguard_hub": True,
+                "wireguard_endpoint": "a.example.net",
+                "wireguard_peers_exclude": ["hub-b"],
+            },
+            "hub-b": {"wireguard_hub": True, "wireguard_endpoint": "b.example.net"},
+            "alpha": {"wireguard_peers_include": ["hub-a"]},
+            "bravo": {"wireguard_peers_include": ["hub-b"]},
+            "charlie": {},
+        },
+        wireguard_topology="hub_spoke",
+    )
+
+
+def test_hubs_that_do_not_peer_name_the_pairs_they_cut_in_one_warning():
+    inv = several_hubs_apart()
+    planner, warnings = plan.build(inv)
+    # charlie shares a hub with each spoke; hub-a-hub-b, hub-a-bravo, hub-b-alpha and alpha-bravo have no path
+    assert planner.unrouted_pairs() == [("alpha", "bravo"), ("alpha", "hub-b"), ("bravo", "hub-a"), ("hub-a", "hub-b")]
+    failed = {tuple(sorted((a, b))) for a, b, _why in unreachable(inv, planner.all())}
+    assert failed == set(planner.unrouted_pairs())
+    [warning] = [w for w in warnings if "do not peer" in w]
+    assert warning.startswith("host hub-a: wireguard_peers_exclude: hubs hub-a and hub-b do not peer with each other")
+    assert "4 pair(s)" in warning
+
+
+def test_hubs_that_do_not_peer_are_refused_with_unreachable_pairs_fail():
+    with pytest.raises(plan.PlanError) as refused:
+        plan.build(inventory(several_hubs_apart()["hosts"], wireguard_unreachable_pairs="fail"))
+    [problem] = refused.value.problems
+    assert (problem.host, problem.variable) == ("hub-a", "wireguard_peers_exclude")
+    assert "hub-a and hub-b do not peer" in problem.message
+
+
+def test_unrouted_warnings_stay_one_line_per_hub_pair_on_a_big_fleet():
+    hosts = {
+        "hub-a": {"wireguard_hub": True, "wireguard_endpoint": "a.example.net", "wireguard_peers_exclude": ["hub-b"]},
+        "hub-b": {"wireguard_hub": True, "wireguard_endpoint": "b.example.net"},
+    }
+    for i in range(200):
+        hosts[f"s{i:03d}"] = {"wireguard_peers_include": ["hub-a" if i % 2 else "hub-b"]}
+    planner, warnings = plan.build(inventory(hosts, wireguard_network="10.99.0.0/22", wireguard_topology="hub_spoke"))
+    [warning] = [w for w in warnings if "do not peer" in w]
+    assert "10201 pair(s)" in warning  # 100 x 100 spokes, 2 x 100 spoke-hub, 1 hub-hub
+    assert "and 10197 more" in warning and len(warning) < 600
+
+
+@pytest.mark.parametrize(
+    ("connect_to", "expected"),
+    [
+        (["hub-a"], "names only hosts without wireguard_endpoint (hub-a)"),
+        (["alpha"], "names no hub (alpha)"),
+    ],
+)
+def test_a_client_that_would_get_no_peer_is_refused_on_its_connect_to(connect_to, expected):
+    inv = inventory(
+        {
+            "hub-a": {
+                "wireguard_hub": True,
+                "wireguard_unmanaged_peers": [{"name": "phone", "connect_to": connect_to}],
+            },
+            "alpha": {"wireguard_endpoint": "alpha.example.net"},
+        },
+        wireguard_topology="hub_spoke",
+    )
+    for values in inv["hosts"].values():
+        values["wireguard_unmanaged_peers"] = [{"name": "phone", "connect_to": connect_to}]
+    with pytest.raises(plan.PlanError) as refused:
+        plan.build(inv)
+    [problem] = [p for p in refused.value.problems if "phone" in p.variable]
+    assert problem.variable == "wireguard_unmanaged_peers[phone].connect_to"
+    assert expected in problem.message
+
+
 def test_spoke_exit_client_of_a_second_hub():
     plans = plan.plan_all(hub_spoke_inventory(charlie={"wireguard_via_exit_node": "hub-b"}))[0]
     charlie = plans["charlie"]
