@@ -343,7 +343,7 @@ def _check_type(check: _Checker, host: str, variable: str, value: Any, spec: tup
         expected = _EXPECTED[kind] + (f" ({what})" if what else "")
         check.add(host, variable, f"expected {expected}, {problem}")
         return False
-    if not _one_line(value):
+    if kind != _DICT_LIST and not _one_line(value):  # entries' fields are checked one by one
         check.add(
             host,
             variable,

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_inventory as inventory_mod
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys as keys
@@ -597,3 +599,528 @@ def test_role_defaults_match_the_planner_defaults():
     for variable, value in inventory_mod.DEFAULTS.items():
         assert variable in role_defaults, f"{variable} missing from {defaults_file}"
         assert role_defaults[variable] == value, f"{variable}: role says {role_defaults[variable]!r}, planner {value!r}"
+
+
+# -- issue 14/16: everything the plan can know is checked at plan time -------------------------------------
+
+
+def message_of(error, host_name, variable):
+    """The one message the error gives for host and variable."""
+    found = [p.message for p in error.problems if p.host == host_name and p.variable == variable]
+    assert len(found) == 1, f"expected one problem for {host_name} {variable}:\n{error}"
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "phrases"),
+    [
+        ("wireguard_via_exit_node", ["exit-a", "exit-b"], ["expected a string (one host name)", "got a list"]),
+        ("wireguard_peers_include", "bravo charlie", ["expected a list of strings", "got a string", "'- item'"]),
+        ("wireguard_routed_subnets", "192.168.1.0/24", ["expected a list of strings", "got a string"]),
+        ("wireguard_dns", "10.99.0.1", ["expected a list of strings", "got a string"]),
+        ("wireguard_routed_subnets", ["192.168.1.0/24", 5], ["item 1 is an integer"]),
+        ("wireguard_endpoint", {"host": "a.example"}, ["expected a string", "got a mapping"]),
+        ("wireguard_network", {"v4": NET}, ["expected a string or a list of strings", "got a mapping"]),
+        ("wireguard_port", [51820], ["expected an integer", "got a list"]),
+        ("wireguard_mtu", 1420.5, ["expected an integer", "got a number"]),
+        ("wireguard_hub", 1, ["expected a boolean", "got an integer"]),
+        ("wireguard_public_key", ["x"], ["expected a string", "got a list"]),
+        ("wireguard_unmanaged_peers", {"name": "phone", "connect_to": ["alpha"]}, ["got a mapping", "'- '"]),
+        ("wireguard_post_up", "iptables -A FORWARD -j ACCEPT", ["expected a list of strings", "got a string"]),
+        ("wireguard_table", ["off"], ["expected a string or an integer", "got a list"]),
+    ],
+)
+def test_wrong_type_names_host_variable_expected_and_actual_type(variable, value, phrases):
+    hosts = {"alpha": host(**{"wireguard_endpoint": "a.example", variable: value}), "bravo": host()}
+    error = plan_error(inventory(hosts))
+    message = message_of(error, "alpha", variable)
+    assert message.startswith("expected ")
+    for phrase in phrases:
+        assert phrase in message, message
+
+
+def test_wrong_types_on_several_hosts_come_back_with_every_other_problem():
+    hosts = {
+        "alpha": host(wireguard_via_exit_node=["bravo"], wireguard_endpoint="a.example"),
+        "bravo": host(wireguard_peers_exclude="alpha", wireguard_port=0, wireguard_endpoint="b.example"),
+        "charlie": host(wireguard_interface="..", wireguard_endpoint="c.example"),
+    }
+    error = plan_error(inventory(hosts))
+    assert {(p.host, p.variable) for p in error.problems} == {
+        ("alpha", "wireguard_via_exit_node"),
+        ("bravo", "wireguard_peers_exclude"),
+        ("bravo", "wireguard_port"),
+        ("charlie", "wireguard_interface"),
+    }
+
+
+def test_wrong_type_in_an_unmanaged_peer_names_the_entry_and_field():
+    peers = [{"name": "phone", "connect_to": "alpha", "dns": [1]}]
+    hosts = {"alpha": host(wireguard_endpoint="a.example", wireguard_unmanaged_peers=peers)}
+    error = plan_error(inventory(hosts))
+    assert "got a string" in message_of(error, "alpha", "wireguard_unmanaged_peers[phone].connect_to")
+    assert "item 0 is an integer" in message_of(error, "alpha", "wireguard_unmanaged_peers[phone].dns")
+
+
+# keys: the private key is derived on the controller, never shown
+
+PRIVATE_A = keys.encode_key(keys.clamp(bytes([7]) * 32))
+
+
+def test_malformed_private_key_is_refused_without_showing_it():
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", wireguard_private_key_invalid="does not decode to 32 bytes"),
+        "bravo": host(),
+    }
+    message = message_of(plan_error(inventory(hosts)), "alpha", "wireguard_private_key")
+    assert "does not decode to 32 bytes" in message
+    assert "wg genkey" in message
+
+
+def test_private_key_that_does_not_match_the_public_key():
+    derived = keys.public_key_pure(PRIVATE_A)
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", wireguard_public_key=KEY_A, wireguard_private_key_public=derived),
+        "bravo": host(),
+    }
+    message = message_of(plan_error(inventory(hosts)), "alpha", "wireguard_public_key")
+    assert "does not belong to wireguard_private_key" in message
+    assert derived in message
+    assert PRIVATE_A not in message
+
+
+def test_private_key_alone_gives_the_public_key_every_peer_gets():
+    derived = keys.public_key_pure(PRIVATE_A)
+    hosts = {"alpha": host(wireguard_endpoint="a.example", wireguard_private_key_public=derived), "bravo": host()}
+    plans = plan.plan_all(inventory(hosts))[0]
+    assert plans["alpha"].public_key == derived
+    assert [peer.public_key for peer in plans["bravo"].peers] == [derived]
+
+
+def test_matching_private_and_public_key_are_fine():
+    derived = keys.public_key_pure(PRIVATE_A)
+    hosts = {
+        "alpha": host(
+            wireguard_endpoint="a.example", wireguard_public_key=derived, wireguard_private_key_public=derived
+        ),
+        "bravo": host(),
+    }
+    assert plan.plan_all(inventory(hosts))[0]["alpha"].public_key == derived
+
+
+@pytest.mark.parametrize("length", [0, 1, keys.PSK_SECRET_MIN_LENGTH - 1])
+def test_short_psk_secret(length):
+    hosts = {
+        "alpha": host(
+            wireguard_endpoint="a.example", wireguard_psk_secret_set=length > 0, wireguard_psk_secret_length=length
+        ),
+        "bravo": host(),
+    }
+    if length == 0:  # an empty secret is no secret: preshared keys are simply off
+        plan.plan_all(inventory(hosts))
+        return
+    message = message_of(plan_error(inventory(hosts)), "alpha", "wireguard_psk_secret")
+    assert f"is {length} characters long" in message and "16" in message
+
+
+def test_psk_secret_of_the_documented_minimum_is_fine():
+    assert keys.PSK_SECRET_MIN_LENGTH == 16  # docs/inventory.md says 16+ characters
+    values = {"wireguard_psk_secret_set": True, "wireguard_psk_secret_length": 16}
+    plan.plan_all(inventory({"alpha": host(wireguard_endpoint="a.example", **values), "bravo": host(**values)}))
+
+
+def test_psk_secret_that_is_not_a_string():
+    hosts = {
+        "alpha": host(wireguard_psk_secret_set=True, wireguard_psk_secret_invalid="is int, not a string"),
+        "bravo": host(wireguard_endpoint="b.example"),
+    }
+    assert "not a string" in message_of(plan_error(inventory(hosts)), "alpha", "wireguard_psk_secret")
+
+
+# numeric ranges and wg-quick settings
+
+
+@pytest.mark.parametrize(
+    ("network", "mtu", "ok"),
+    [
+        (NET, 575, False),
+        (NET, 576, True),
+        (NET, 65536, False),
+        ([NET, NET6], 1279, False),
+        ([NET, NET6], 1280, True),
+        (NET, None, True),
+        (NET, "1420", True),
+        (NET, "big", False),
+    ],
+)
+def test_mtu_range(network, mtu, ok):
+    hosts = {
+        "alpha": host(wireguard_network=network, wireguard_endpoint="a.example", wireguard_mtu=mtu),
+        "bravo": host(wireguard_network=network),
+    }
+    if ok:
+        plan.plan_all(inventory(hosts))
+        return
+    message = message_of(plan_error(inventory(hosts)), "alpha", "wireguard_mtu")
+    low = "1280" if isinstance(network, list) else "576"
+    assert f"from {low} to 65535" in message
+
+
+@pytest.mark.parametrize("table", ["off", "auto", 1234, "1234", "vpn_routes", "main"])
+def test_good_table(table):
+    plan.plan_all(inventory({"alpha": host(wireguard_endpoint="a.example", wireguard_table=table), "bravo": host()}))
+
+
+@pytest.mark.parametrize("table", ["off; rm -rf /", "4294967296", -1, "a b", "$(id)"])
+def test_bad_table(table):
+    error = plan_error(
+        inventory({"alpha": host(wireguard_endpoint="a.example", wireguard_table=table), "bravo": host()})
+    )
+    assert "is not off, auto, a table number" in message_of(error, "alpha", "wireguard_table")
+
+
+@pytest.mark.parametrize("fwmark", ["off", "0xca6c", "51820", 51820, "0xFFFFFFFF"])
+def test_good_fwmark(fwmark):
+    plan.plan_all(inventory({"alpha": host(wireguard_endpoint="a.example", wireguard_fwmark=fwmark), "bravo": host()}))
+
+
+@pytest.mark.parametrize("fwmark", ["0x100000000", "mark", "0xzz", "1 2", -5])
+def test_bad_fwmark(fwmark):
+    hosts = {"alpha": host(wireguard_endpoint="a.example", wireguard_fwmark=fwmark), "bravo": host()}
+    assert "32-bit number" in message_of(plan_error(inventory(hosts)), "alpha", "wireguard_fwmark")
+
+
+def test_dns_servers_and_search_domains():
+    good = ["10.99.0.1", "fd00::53", "corp.example", "internal"]
+    plan.plan_all(inventory({"alpha": host(wireguard_endpoint="a.example", wireguard_dns=good), "bravo": host()}))
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", wireguard_dns=["10.99.0.1", "a b", "10.0.0.300"]),
+        "bravo": host(),
+    }
+    error = plan_error(inventory(hosts))
+    messages = [p.message for p in error.problems if (p.host, p.variable) == ("alpha", "wireguard_dns")]
+    assert messages == [
+        "'a b' is neither an IP address nor a search domain",
+        "'10.0.0.300' is neither an IP address nor a search domain",
+    ]
+
+
+@pytest.mark.parametrize("name", [".", "..", "wg/0", "wg 0", "wg0\n", "wg\t0", ""])
+def test_interface_names_the_kernel_refuses(name):
+    error = plan_error(
+        inventory({"alpha": host(wireguard_interface=name, wireguard_endpoint="a.example"), "bravo": host()})
+    )
+    assert_reported(error, "alpha", "wireguard_interface")
+
+
+def test_interface_name_of_an_absent_host_is_checked_too():
+    hosts = {"alpha": host(wireguard_state="absent", wireguard_interface="../x"), "bravo": host(), "charlie": host()}
+    assert "not '.' or '..'" in message_of(plan_error(inventory(hosts)), "alpha", "wireguard_interface")
+
+
+# endpoints
+
+
+def test_two_hosts_sharing_one_endpoint():
+    hosts = {
+        "alpha": host(wireguard_endpoint="VPN.example:51820"),
+        "bravo": host(wireguard_endpoint="vpn.example"),
+        "charlie": host(wireguard_endpoint="vpn.example:51821"),
+    }
+    message = message_of(plan_error(inventory(hosts)), "bravo", "wireguard_endpoint")
+    assert "is host alpha's endpoint too" in message
+
+
+def test_endpoint_inside_another_hosts_routed_subnet():
+    hosts = {
+        "alpha": host(wireguard_endpoint="192.168.7.20"),
+        "bravo": host(wireguard_endpoint="b.example", wireguard_routed_subnets=["192.168.0.0/16"]),
+        "charlie": host(wireguard_endpoint="[2001:db8:5::9]:51820", wireguard_routed_subnets=["192.168.100.0/24"]),
+        "delta": host(wireguard_endpoint="d.example", wireguard_routed_subnets=["2001:db8::/32"]),
+    }
+    error = plan_error(inventory(hosts))
+    assert "contains host alpha's endpoint 192.168.7.20" in message_of(error, "bravo", "wireguard_routed_subnets")
+    assert "contains host charlie's endpoint 2001:db8:5::9" in message_of(error, "delta", "wireguard_routed_subnets")
+    assert {p.host for p in error.problems} == {"bravo", "delta"}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "phrase"),
+    [
+        ("udp://vpn.example:51820", "is a URL; give only the host and port"),
+        ("https://vpn.example/wg", "is a URL"),
+        ("2001:db8::1:51820", "looks like an IPv6 address with a port; write [2001:db8::1]:51820"),
+        ("2001:db8:1:2:3:4:5:6:51820", "write [2001:db8:1:2:3:4:5:6]:51820"),
+    ],
+)
+def test_endpoint_messages_say_what_is_wrong(endpoint, phrase):
+    hosts = {"alpha": host(wireguard_endpoint=endpoint), "bravo": host(wireguard_endpoint="b.example")}
+    assert phrase in message_of(plan_error(inventory(hosts)), "alpha", "wireguard_endpoint")
+
+
+# strings that reach wg-quick configs and shells (issue 16)
+
+INJECTED = "10.99.0.1\nPostUp = touch /tmp/pwned"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("wireguard_dns", [INJECTED]),
+        ("wireguard_table", "off\nPostUp = id"),
+        ("wireguard_fwmark", "0x1\rPostUp = id"),
+        ("wireguard_pre_up", ["true\nPostUp = id"]),
+        ("wireguard_post_up", ["echo \x1b[2J"]),
+        ("wireguard_pre_down", ["a\x00b"]),
+        ("wireguard_post_down", ["true\u2028id"]),
+        ("wireguard_interface", "wg0\n"),
+        ("wireguard_endpoint", "a.example\nPostUp = id"),
+        ("wireguard_public_key", KEY_A + "\nPostUp = id"),
+    ],
+)
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_control_characters_are_refused(variable, value, state):
+    hosts = {
+        "alpha": host(wireguard_state=state, **{variable: value}),
+        "bravo": host(wireguard_endpoint="b.example"),
+        "charlie": host(),
+    }
+    message = message_of(plan_error(inventory(hosts)), "alpha", variable)
+    assert "newline or another control character" in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dns", [INJECTED]),
+        ("allowed_ips", ["0.0.0.0/0\nPostUp = id"]),
+        ("address", "10.99.0.9\n"),
+        ("via_exit_node", "x\ny"),
+        ("connect_to", ["alpha\n"]),
+    ],
+)
+def test_control_characters_in_unmanaged_peer_fields(field, value):
+    peers = [{"name": "phone", "connect_to": ["alpha"], field: value}]
+    hosts = {"alpha": host(wireguard_endpoint="a.example", wireguard_unmanaged_peers=peers)}
+    error = plan_error(inventory(hosts))
+    assert "newline or another control character" in message_of(
+        error, "alpha", f"wireguard_unmanaged_peers[phone].{field}"
+    )
+
+
+def test_unmanaged_peer_name_with_a_newline():
+    peers = [{"name": "phone\n", "connect_to": ["alpha"]}]
+    error = plan_error(inventory({"alpha": host(wireguard_endpoint="a.example", wireguard_unmanaged_peers=peers)}))
+    assert "needs a name of letters" in message_of(error, "alpha", "wireguard_unmanaged_peers[phone\n]")
+
+
+def test_unmanaged_peer_allowed_ips_and_state():
+    peers = [
+        {"name": "phone", "connect_to": ["alpha"], "allowed_ips": ["10.99.0.0/24", "everything"]},
+        {"name": "tablet", "connect_to": ["alpha"], "state": "gone"},
+    ]
+    error = plan_error(inventory({"alpha": host(wireguard_endpoint="a.example", wireguard_unmanaged_peers=peers)}))
+    assert "'everything' is not a network CIDR" in message_of(
+        error, "alpha", "wireguard_unmanaged_peers[phone].allowed_ips"
+    )
+    assert "is not one of present, absent" in message_of(error, "alpha", "wireguard_unmanaged_peers[tablet].state")
+
+
+# unknown variables
+
+
+def test_misspelled_variable_suggests_the_known_one():
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", wireguard_variables=["wireguard_endpiont", "wireguard_network"]),
+        "bravo": host(wireguard_variables=["wireguard_network"]),
+    }
+    error = plan_error(inventory(hosts))
+    assert (
+        str(error.problems[0]) == "host alpha: wireguard_endpiont: unknown variable; did you mean wireguard_endpoint?"
+    )
+
+
+def test_unknown_variable_on_many_hosts_is_one_problem():
+    names = [f"h{i}" for i in range(8)]
+    hosts = {
+        name: host(wireguard_endpoint=f"{name}.example", wireguard_variables=["wireguard_routed_subnet"])
+        for name in names
+    }
+    error = plan_error(inventory(hosts))
+    assert len(error.problems) == 1
+    assert error.problems[0].host == "h0"
+    assert error.problems[0].message.startswith("unknown variable; did you mean wireguard_routed_subnets?")
+    assert "also on 7 other host(s): h1, h2, h3, h4, h5, ..." in error.problems[0].message
+
+
+def test_unknown_variable_with_nothing_close():
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", wireguard_variables=["wireguard_zzzzzzzzzzzzzzzzzzzz"]),
+        "bravo": host(),
+    }
+    assert "no known variable is close" in message_of(
+        plan_error(inventory(hosts)), "alpha", "wireguard_zzzzzzzzzzzzzzzzzzzz"
+    )
+
+
+def test_unknown_variables_can_be_a_warning():
+    values = {"wireguard_unknown_variables": "warn", "wireguard_variables": ["wireguard_hubb"]}
+    hosts = {"alpha": host(wireguard_endpoint="a.example", **values), "bravo": host(wireguard_unknown_variables="warn")}
+    warnings = plan.build(inventory(hosts))[1]
+    assert "host alpha: wireguard_hubb: unknown variable; did you mean wireguard_hub?" in warnings
+
+
+def test_unknown_variables_mode_is_checked():
+    hosts = {
+        "alpha": host(wireguard_endpoint="a.example", wireguard_unknown_variables="ignore"),
+        "bravo": host(wireguard_unknown_variables="ignore"),
+    }
+    assert "is not one of fail, warn" in message_of(
+        plan_error(inventory(hosts)), "alpha", "wireguard_unknown_variables"
+    )
+
+
+def test_known_variables_are_the_role_options_and_the_plan_playbook_extra_vars():
+    import yaml
+
+    specs_file = Path(__file__).resolve().parents[4] / "roles" / "wireguard" / "meta" / "argument_specs.yml"
+    options = yaml.safe_load(specs_file.read_text(encoding="utf-8"))["argument_specs"]["main"]["options"]
+    assert sorted(inventory_mod.KNOWN_VARIABLES) == sorted(options)
+    plan_playbook = (specs_file.parents[3] / "playbooks" / "plan.yml").read_text(encoding="utf-8")
+    for name in inventory_mod.PLAYBOOK_VARIABLES:
+        assert name in plan_playbook
+
+
+# decommissioning
+
+
+def test_every_hub_absent():
+    hosts = {
+        "hub-a": host(wireguard_topology="hub_spoke", wireguard_hub=True, wireguard_state="absent"),
+        "hub-b": host(wireguard_topology="hub_spoke", wireguard_hub=True, wireguard_state="absent"),
+        "spoke": host(wireguard_topology="hub_spoke", wireguard_endpoint="s.example"),
+    }
+    message = message_of(plan_error(inventory(hosts)), "hub-a", "wireguard_state")
+    assert message.startswith("every hub is absent: hub-a, hub-b;")
+
+
+# all of the above together
+
+
+def test_new_mistake_classes_come_back_together():
+    derived = keys.public_key_pure(PRIVATE_A)
+    hosts = {
+        "alpha": host(wireguard_endpoint="192.168.1.5", wireguard_via_exit_node=["x"]),
+        "bravo": host(wireguard_endpoint="b.example", wireguard_routed_subnets=["192.168.1.0/24"], wireguard_mtu=100),
+        "charlie": host(
+            wireguard_endpoint="b.example", wireguard_public_key=KEY_B, wireguard_private_key_public=derived
+        ),
+        "delta": host(wireguard_dns=[INJECTED], wireguard_psk_secret_set=True, wireguard_psk_secret_length=3),
+        "echo": host(wireguard_variables=["wireguard_endpiont"], wireguard_interface="."),
+    }
+    error = plan_error(inventory(hosts))
+    assert {(p.host, p.variable) for p in error.problems} == {
+        ("alpha", "wireguard_via_exit_node"),
+        ("bravo", "wireguard_routed_subnets"),
+        ("bravo", "wireguard_mtu"),
+        ("charlie", "wireguard_endpoint"),
+        ("charlie", "wireguard_public_key"),
+        ("delta", "wireguard_dns"),
+        ("delta", "wireguard_psk_secret"),
+        ("echo", "wireguard_endpiont"),
+        ("echo", "wireguard_interface"),
+    }
+
+
+# -- fuzz: any JSON-ish value for any input variable is a PlanError or a plan, never another exception --------
+
+SAMPLE_STRINGS = [
+    NET,
+    NET6,
+    "10.99.0.5",
+    "fd00:99::5",
+    "192.168.1.0/24",
+    "0.0.0.0/0",
+    "a.example",
+    "a.example:51820",
+    "[2001:db8::1]:51820",
+    "2001:db8::1",
+    "udp://a:1",
+    "mesh",
+    "hub_spoke",
+    "present",
+    "absent",
+    "warn",
+    "fail",
+    "alpha",
+    "bravo",
+    "phone",
+    "true",
+    "no",
+    "off",
+    "auto",
+    "0xca6c",
+    "1420",
+    "wg0",
+    "..",
+    "",
+    KEY_A,
+    KEY_B,
+    "a\nb",
+]
+
+
+def json_values():
+    scalars = (
+        st.none()
+        | st.booleans()
+        | st.integers(min_value=-(2**40), max_value=2**40)
+        | st.floats(allow_nan=False)
+        | st.text(max_size=12)
+        | st.sampled_from(SAMPLE_STRINGS)
+    )
+    keys_ = st.sampled_from(
+        [
+            "name",
+            "connect_to",
+            "address",
+            "dns",
+            "allowed_ips",
+            "state",
+            "via_exit_node",
+            "persistent_keepalive",
+            "bogus",
+        ]
+    )
+    return st.recursive(
+        scalars,
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(keys_ | st.text(max_size=5), children, max_size=4)
+        ),
+        max_leaves=8,
+    )
+
+
+@st.composite
+def fuzzed_inventories(draw):
+    variables = [v for v in inventory_mod.INPUT_VARIABLES]
+    hosts = {}
+    for name in draw(st.lists(st.sampled_from(["alpha", "bravo", "charlie"]), min_size=1, max_size=3, unique=True)):
+        values = {"wireguard_network": NET}
+        for variable in draw(st.lists(st.sampled_from(variables), max_size=6, unique=True)):
+            values[variable] = draw(json_values())
+        hosts[name] = values
+    return inventory(hosts, {"wireguard": list(hosts), "site": ["alpha", "bravo"]})
+
+
+@settings(max_examples=300)
+@given(fuzzed_inventories())
+def test_any_value_of_any_variable_is_a_plan_error_or_a_plan(inv):
+    try:
+        planner, warnings = plan.build(inv)
+    except PlanError as exc:
+        assert exc.problems
+        assert all(isinstance(p.message, str) and p.host and p.variable for p in exc.problems)
+        return
+    planner.all()
+    assert all(isinstance(w, str) for w in warnings)
