@@ -19,6 +19,7 @@ Rules (see docs/plan-format.md):
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -137,23 +138,33 @@ class Planner:
         return next((p for p in self.links(spoke) if p in self._hub_set), None)
 
     def allowed_ips(self, host: str, peer: str) -> tuple[str, ...]:
-        prefixes = self._own[peer]
-        if self.network.topology == "hub_spoke":
-            if host not in self._hub_set:
-                if peer == self._first_hub(host):
-                    prefixes = prefixes + self._network_prefixes + self._routed_elsewhere(host)
-                elif len(self.hubs) > 1:
-                    prefixes = prefixes + self._shared_hub_extras(host)[0].get(peer, ())
-            elif peer in self._hub_set:
-                prefixes = prefixes + self._relayed_spokes(host, peer)
-        if self.hosts[host].via_exit == peer:
-            prefixes = prefixes + DEFAULT_ROUTES
-        return prefixes
+        return self._own[peer] + self._additions(host).get(peer, ())
 
-    def _routed_elsewhere(self, spoke: str) -> tuple[str, ...]:
+    def _additions(self, host: str) -> dict[str, tuple[str, ...]]:
+        """{peer: prefixes routed to it beyond its own}, computed once per host plan."""
+        additions: dict[str, tuple[str, ...]] = {}
+        if self.network.topology == "hub_spoke":
+            links = self.links(host)
+            if host not in self._hub_set:
+                primary = self._first_hub(host)
+                moved: frozenset[str] = frozenset()
+                if len(self.hubs) > 1 and len(links) > 1:
+                    extras, moved = self._shared_hub_extras(host)
+                    additions.update(extras)
+                if primary is not None:
+                    additions[primary] = self._network_prefixes + self._routed_elsewhere(host, moved)
+            elif len(self.hubs) > 1:
+                for peer in links:
+                    if peer in self._hub_set:
+                        additions[peer] = self._relayed_spokes(host, peer)
+        via = self.hosts[host].via_exit
+        if via is not None:
+            additions[via] = additions.get(via, ()) + DEFAULT_ROUTES
+        return additions
+
+    def _routed_elsewhere(self, spoke: str, moved: frozenset[str]) -> tuple[str, ...]:
         """Routed subnets a spoke reaches through its primary hub: all but its own, its peers' and those of
-        spokes it reaches through another shared hub."""
-        moved = self._shared_hub_extras(spoke)[1] if len(self.hubs) > 1 else frozenset()
+        the spokes it reaches through another shared hub (`moved`)."""
         owners = frozenset(name for name in (spoke, *self.links(spoke), *moved) if self.hosts[name].routed)
         cached = self._elsewhere.get(owners)
         if cached is None:
@@ -216,7 +227,8 @@ class Planner:
         hubs = self.hubs
         if self.network.topology != "hub_spoke" or len(hubs) < 2:
             return {}
-        linked = {hub: frozenset(self.links(hub)) for hub in hubs}
+        # links() are sorted: a binary search per pair of hubs, not a set of every hub's peers
+        linked = {hub: frozenset(p for p in hubs if p != hub and _contains(self.links(hub), p)) for hub in hubs}
         apart = {(a, b) for a in hubs for b in hubs if a < b and b not in linked[a]}
         if not apart:
             return {}
@@ -259,14 +271,15 @@ class Planner:
         keys, endpoints, psk_ready = self._peer_facts
         make = tuple.__new__
         if self.network.topology == "hub_spoke" or spec.via_exit:
-            allowed = self.allowed_ips
+            own = self._own
+            additions = self._additions(name)
             peers = [
                 make(
                     PeerPlan,
                     (
                         peer,
                         keys[peer],
-                        allowed(name, peer),
+                        own[peer] + additions[peer] if peer in additions else own[peer],
                         endpoints[peer],
                         keepalive if endpoints[peer] is not None else None,
                         wants_psk and psk_ready[peer],
@@ -307,6 +320,11 @@ class Planner:
 
     def all(self) -> dict[str, HostPlan]:
         return {name: self.host(name) for name in self.names}
+
+
+def _contains(names: list[str], name: str) -> bool:
+    index = bisect_left(names, name)
+    return index < len(names) and names[index] == name
 
 
 def build(inventory: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> tuple[Planner, list[str]]:
