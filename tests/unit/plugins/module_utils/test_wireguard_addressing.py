@@ -187,3 +187,39 @@ def test_allocator_never_reuses_taken_offsets(taken, count):
     assert not set(flat) & taken
     # lowest free offsets first
     assert flat == sorted(set(range(1, 255)) - taken)[:count]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("udp://vpn.example:51820", "'vpn.example:51820'"),
+        ("https://vpn.example/wireguard", "'vpn.example'"),
+        ("wg://[2001:db8::1]:51820", "'[2001:db8::1]:51820'"),
+    ],
+)
+def test_parse_endpoint_explains_urls(text, hint):
+    with pytest.raises(EndpointError, match="is a URL") as info:
+        parse_endpoint(text, 51820)
+    assert hint in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "fix"),
+    [("2001:db8::1:51820", "[2001:db8::1]:51820"), ("fd00:1:2:3:4:5:6:7:443", "[fd00:1:2:3:4:5:6:7]:443")],
+)
+def test_parse_endpoint_explains_unbracketed_ipv6_with_a_port(text, fix):
+    with pytest.raises(EndpointError, match="looks like an IPv6 address with a port") as info:
+        parse_endpoint(text, 51820)
+    assert f"write {fix}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["vpn.exa\nmple", "vpn.example:51820\nPostUp", "[fe80::1%eth0\nx]:1", "fe80::1%a b", "host: 51820"]
+)
+def test_parse_endpoint_refuses_embedded_control_characters_and_spaces(text):
+    with pytest.raises(EndpointError):
+        parse_endpoint(text, 51820)
+
+
+def test_parse_endpoint_keeps_a_scoped_link_local_address():
+    assert parse_endpoint("[fe80::1%eth0]:51820", None) == "[fe80::1%eth0]:51820"

@@ -172,3 +172,11 @@ def test_preshared_key_rejects_identical_keys():
 def test_preshared_key_rejects_malformed_public_key():
     with pytest.raises(keys.InvalidKeyError):
         keys.derive_preshared_key(SECRET, b64(RFC7748_ALICE_PUBLIC), "not-a-key")
+
+
+def test_documented_psk_secret_minimum_is_what_derivation_needs():
+    """docs/inventory.md promises 16+ characters; the planner refuses shorter secrets with this constant."""
+    assert keys.PSK_SECRET_MIN_LENGTH == 16
+    short = "x" * (keys.PSK_SECRET_MIN_LENGTH - 1)
+    with pytest.raises(ValueError, match="at least 16 characters"):
+        keys.derive_preshared_key(short, b64(RFC7748_ALICE_PUBLIC), b64(RFC7748_BOB_PUBLIC))
