@@ -632,11 +632,31 @@ def _unknown_variables(raw_hosts: Mapping[str, Mapping[str, Any]]) -> list[Probl
         message = "unknown variable; " + (
             f"did you mean {close[0]}?" if close else "no known variable is close (docs/inventory.md lists them)"
         )
-        if len(hosts) > 1:
-            others = ", ".join(hosts[1:6]) + (", ..." if len(hosts) > 6 else "")
-            message += f" (also on {len(hosts) - 1} other host(s): {others})"
-        problems.append(Problem(hosts[0], variable, message))
+        problems.append(Problem(hosts[0], variable, message + _also_on(hosts)))
     return problems
+
+
+def _also_on(hosts: Sequence[str]) -> str:
+    """' (also on 2 other host(s): b, c)' for a problem reported once on hosts[0] for all of them."""
+    if len(hosts) < 2:
+        return ""
+    others = ", ".join(hosts[1:6]) + (", ..." if len(hosts) > 6 else "")
+    return f" (also on {len(hosts) - 1} other host(s): {others})"
+
+
+def _merge_group_wide(problems: Sequence[Problem], variable: str) -> list[Problem]:
+    """The same problem with a variable usually set in the group vars, once for all the hosts it is on."""
+    hosts: dict[str, list[str]] = {}
+    for problem in problems:
+        if problem.variable == variable:
+            hosts.setdefault(problem.message, []).append(problem.host)
+    result = []
+    for problem in problems:
+        if problem.variable != variable:
+            result.append(problem)
+        elif hosts[problem.message][0] == problem.host:
+            result.append(Problem(problem.host, variable, problem.message + _also_on(hosts[problem.message])))
+    return result
 
 
 def _check_settings(check: _Checker, name: str, values: Mapping[str, Any], networks: Sequence[IPNetwork]) -> None:
@@ -805,7 +825,7 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
         _assign_addresses(check, specs, explicit, recorded, networks)
     owners = {name: values["__defined_on"] for name, values in unmanaged.items()}
     if check.problems:
-        raise PlanError(attribute_unmanaged(check.problems, owners))
+        raise PlanError(attribute_unmanaged(_merge_group_wide(check.problems, "wireguard_psk_secret"), owners))
     return Network(networks, topology, unreachable, specs, sorted(absent), warnings, owners)
 
 

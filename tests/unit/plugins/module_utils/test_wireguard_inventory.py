@@ -1124,3 +1124,13 @@ def test_any_value_of_any_variable_is_a_plan_error_or_a_plan(inv):
         return
     planner.all()
     assert all(isinstance(w, str) for w in warnings)
+
+
+def test_short_psk_secret_from_the_group_vars_is_reported_once():
+    values = {"wireguard_psk_secret_set": True, "wireguard_psk_secret_length": 8}
+    hosts = {name: host(wireguard_endpoint=f"{name}.example", **values) for name in ("alpha", "bravo", "charlie")}
+    error = plan_error(inventory(hosts))
+    assert [str(p) for p in error.problems] == [
+        "host alpha: wireguard_psk_secret: is 8 characters long, shorter than the 16 it needs; make a longer one "
+        "(openssl rand -base64 32) and vault it (also on 2 other host(s): bravo, charlie)"
+    ]
