@@ -89,7 +89,7 @@ KNOWN_VARIABLES = (
     "wireguard_clients_dir",
     "wireguard_manage_forwarding",
 )
-PLAYBOOK_VARIABLES = ("wireguard_plan_file", "wireguard_plan_diagram")
+PLAYBOOK_VARIABLES = ("wireguard_plan_file", "wireguard_plan_diagram", "wireguard_plan_record", "wireguard_plan_table")
 # Added to each host by the extractor (wireguard_extract.py), never read from the inventory: whether
 # `wireguard_psk_secret` is set and its length, the public key derived from `wireguard_private_key` or why
 # it is malformed, and the names of the host's `wireguard_*` variables. No secret gets here.

@@ -113,7 +113,10 @@ def test_a_second_run_waits_for_the_lock_then_gives_up_with_a_clear_message(tmp_
     try:
         assert ready.wait(10)
         start = time.monotonic()
-        with pytest.raises(fleet_state.StateLockedError, match="another run holds the lock"), fleet_state.locked(path, timeout=0.5):
+        with (
+            pytest.raises(fleet_state.StateLockedError, match="another run holds the lock"),
+            fleet_state.locked(path, timeout=0.5),
+        ):
             pass
         assert time.monotonic() - start >= 0.5
     finally:
