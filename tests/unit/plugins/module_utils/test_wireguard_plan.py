@@ -287,7 +287,7 @@ def test_unrouted_warnings_stay_one_line_per_hub_pair_on_a_big_fleet():
     }
     for i in range(200):
         hosts[f"s{i:03d}"] = {"wireguard_peers_include": ["hub-a" if i % 2 else "hub-b"]}
-    planner, warnings = plan.build(inventory(hosts, wireguard_network="10.99.0.0/22", wireguard_topology="hub_spoke"))
+    _planner, warnings = plan.build(inventory(hosts, wireguard_network="10.99.0.0/22", wireguard_topology="hub_spoke"))
     [warning] = [w for w in warnings if "do not peer" in w]
     assert "10201 pair(s)" in warning  # 100 x 100 spokes, 2 x 100 spoke-hub, 1 hub-hub
     assert "and 10197 more" in warning and len(warning) < 600
