@@ -149,10 +149,10 @@ def main() -> int:
             os.makedirs(inventory_dir)
             write_inventory(inventory_dir, topology, size)
             if kind == "role":
-                floor, _ = run(workdir, "floor", "floor.yml", inventory_dir, args.forks, [])
+                floor, _rss = run(workdir, "floor", "floor.yml", inventory_dir, args.forks, [])
                 seconds, rss = run(workdir, "role", "role.yml", inventory_dir, args.forks, [])
             else:
-                floor, _ = run(workdir, "local", "local.yml", inventory_dir, args.forks, [])
+                floor, _rss = run(workdir, "local", "local.yml", inventory_dir, args.forks, [])
                 extra = ["-e", f"wireguard_plan_file={inventory_dir}/plan.json"]
                 extra += ["-e", f"wireguard_plan_diagram={inventory_dir}/topology.dot"]
                 seconds, rss = run(

@@ -860,7 +860,7 @@ class _Builder:
         """Each extra name of the internal-CA certificate is one whole DNS:name or IP:address (a comma or line
         break would add names or extensions to what the CA signs)."""
         for entry in self.strings("tls_extra_names"):
-            kind, _, value = entry.partition(":")
+            kind, _sep, value = entry.partition(":")
             if not (
                 (kind == "DNS" and _SAN_DNS.fullmatch(value)) or (kind == "IP" and "%" not in value and _is_ip(value))
             ):

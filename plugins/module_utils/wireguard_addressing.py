@@ -46,7 +46,7 @@ def parse_endpoint(text: str, default_port: int | None) -> str:
         _ipv6_literal(host, text)
     elif text.count(":") > 1:
         host = text
-        head, _, tail = text.rpartition(":")
+        head, _sep, tail = text.rpartition(":")
         if not _is_ipv6(text) and tail.isdigit() and _is_ipv6(head):
             raise EndpointError(f"'{text}' looks like an IPv6 address with a port; write [{head}]:{tail}")
         _ipv6_literal(host, text)

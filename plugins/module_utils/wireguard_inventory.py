@@ -779,7 +779,7 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
             check.add(name, "wireguard_state", f"{state_value!r} is not one of present, absent")
 
     net_host, net_value = _network_wide(check, raw_hosts, "wireguard_network")
-    refused_network = any(variable == "wireguard_network" for _, variable in check.refused)
+    refused_network = any(variable == "wireguard_network" for _host, variable in check.refused)
     networks = [] if net_value is None and refused_network else _parse_networks(check, net_host, net_value) or []
     topo_host, topology = _network_wide(check, raw_hosts, "wireguard_topology")
     if topology not in TOPOLOGIES:
@@ -1000,7 +1000,7 @@ def _check_cross_host(
             f"every hub is absent: {', '.join(absent_hubs)}; spokes peer only with hubs, so every spoke would "
             "reach nobody: make another host the hub (wireguard_hub: true) before decommissioning this one",
         )
-    elif topology == "hub_spoke" and specs and not hubs and not any(v == "wireguard_hub" for _, v in check.refused):
+    elif topology == "hub_spoke" and specs and not hubs and not any(v == "wireguard_hub" for _host, v in check.refused):
         first = sorted(specs)[0]
         check.add(
             first, "wireguard_topology", "is hub_spoke but no host sets wireguard_hub: true; mark the hub host(s)"

@@ -19,7 +19,7 @@ description:
   - Optionally writes each host's slice of the plan to a private directory of this ansible-playbook
     process (O(slices)), the plan file (O(plan_file)), the topology diagram (O(diagram_file)) and a
     table, all computed host by host, so a 1000-host plan never travels through templating as one value.
-  - This is an action plugin that runs on the controller; run it once per play (C(run_once: true)).
+  - "This is an action plugin that runs on the controller; run it once per play (C(run_once: true))."
 options:
   group:
     description: The inventory group that forms the WireGuard network.

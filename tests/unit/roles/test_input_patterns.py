@@ -14,7 +14,7 @@ def pattern(role: str, name: str) -> str:
     """A pattern of roles/ROLE/vars/main.yml, with its {{ var }} references to other patterns filled in."""
     role_vars = yaml.safe_load((ROLES / role / "vars" / "main.yml").read_text(encoding="utf-8"))
     text = role_vars[name]
-    for _ in range(5):
+    for _attempt in range(5):
         text = re.sub(r"\{\{ (\w+) \}\}", lambda m: role_vars[m.group(1)], text)
     assert "{{" not in text
     return text

@@ -123,5 +123,5 @@ def test_output_is_plain_json_data():
     peers = (Lazy({"name": "phone", "connect_to": ("alpha",)}),)
     values = extract({"alpha": Lazy({"wireguard_unmanaged_peers": peers})})["hosts"]["alpha"]
     assert values["wireguard_unmanaged_peers"] == [{"name": "phone", "connect_to": ["alpha"]}]
-    assert type(values["wireguard_unmanaged_peers"][0]) is dict
+    assert type(values["wireguard_unmanaged_peers"][0]) is dict  # pylint: disable=unidiomatic-typecheck
     json.dumps(values)

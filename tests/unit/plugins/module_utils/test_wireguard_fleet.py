@@ -152,7 +152,7 @@ def _race(path, lock):
         run.start()
     for run in runs:
         run.join(20)
-    assert sorted(queue.get(timeout=1) for _ in runs) == ["b", "c"]
+    assert sorted(queue.get(timeout=1) for _run in runs) == ["b", "c"]
     return fleet_state.load(path)["hosts"]
 
 

@@ -1103,7 +1103,7 @@ def json_values():
 
 @st.composite
 def fuzzed_inventories(draw):
-    variables = [v for v in inventory_mod.INPUT_VARIABLES]
+    variables = list(inventory_mod.INPUT_VARIABLES)
     hosts = {}
     for name in draw(st.lists(st.sampled_from(["alpha", "bravo", "charlie"]), min_size=1, max_size=3, unique=True)):
         values = {"wireguard_network": NET}

@@ -26,7 +26,8 @@ from wireguard_fake import (
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_show as ws
 
 
-def parsed_fields(outputs=WG_SHOW_ALL):
+def parsed_fields(outputs=None):
+    outputs = WG_SHOW_ALL if outputs is None else outputs
     return {field: ws.parse_field(field, outputs[field]) for field in ws.FIELDS}
 
 
