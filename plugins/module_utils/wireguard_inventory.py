@@ -126,6 +126,7 @@ _UNMANAGED_FIELDS = {
     "wireguard_peers_include": "connect_to",
     "wireguard_via_exit_node": "via_exit_node",
     "wireguard_persistent_keepalive": "persistent_keepalive",
+    "wireguard_public_key": "public_key",
 }
 _PEER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 # wg-quick's own rule; the kernel also refuses '.' and '..'.
@@ -263,6 +264,7 @@ _UNMANAGED_TYPES: dict[str, tuple[str, str]] = {
     "allowed_ips": (_LIST, "CIDRs"),
     "dns": (_LIST, "IP addresses or search domains"),
     "state": (_STR, "present or absent"),
+    "public_key": (_STR, "the public key the client's WireGuard app made"),
 }
 # Derived by the extractor: (type, value used when missing or malformed). Never reported.
 _DERIVED_TYPES: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -879,6 +881,8 @@ def _unmanaged_peers(check: _Checker, raw_hosts: Mapping[str, Mapping[str, Any]]
             "wireguard_behind_nat": True,
             "wireguard_peers_include": fields.get("connect_to"),
             "wireguard_via_exit_node": fields.get("via_exit_node"),
+            # A key made on the client (its WireGuard app): the controller then never holds its private key.
+            "wireguard_public_key": fields.get("public_key"),
             "wireguard_persistent_keepalive": DEFAULTS["wireguard_persistent_keepalive"]
             if keepalive is None
             else keepalive,

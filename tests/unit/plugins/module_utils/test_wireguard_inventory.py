@@ -926,6 +926,23 @@ def test_unmanaged_peer_allowed_ips_and_state():
     assert "is not one of present, absent" in message_of(error, "alpha", "wireguard_unmanaged_peers[tablet].state")
 
 
+def test_an_unmanaged_peer_brings_its_own_public_key():
+    """A key made in the client's WireGuard app: the plan publishes it to the client's hosts."""
+    own = keys.public_key(keys.encode_key(bytes(range(40, 72))))
+    peers = [{"name": "tablet", "connect_to": ["alpha"], "public_key": own}]
+    hosts = {"alpha": host(wireguard_endpoint="a.example", wireguard_unmanaged_peers=peers)}
+    planner = plan.build(inventory(hosts))[0]
+    assert planner.hosts["tablet"].public_key == own
+    assert [(p.name, p.public_key) for p in planner.host("alpha").peers] == [("tablet", own)]
+
+
+def test_an_unmanaged_peers_own_public_key_is_checked():
+    peers = [{"name": "tablet", "connect_to": ["alpha"], "public_key": "not-a-key"}]
+    hosts = {"alpha": host(wireguard_endpoint="a.example", wireguard_unmanaged_peers=peers)}
+    error = plan_error(inventory(hosts))
+    assert "wg pubkey" in message_of(error, "alpha", "wireguard_unmanaged_peers[tablet].public_key")
+
+
 # unknown variables
 
 
