@@ -86,10 +86,15 @@ def parse_field(field: str, text: str) -> dict[str, Any]:
         raise WireGuardShowError(f"wg show all {field}: not a field this parser reads")
     width = _WIDTH.get(field, 1 if field in DEVICE_FIELDS else 2)
     result: dict[str, Any] = {}
+    interface = ""
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split("\t")
+        # wireguard-tools up to at least 1.0.20210914 (Debian 12 and 13) print the interface name of
+        # `wg show all endpoints` once, before its first peer: later peers' lines are "KEY<TAB>ENDPOINT".
+        if field == "endpoints" and len(parts) == width and interface and all(parts):
+            parts = [interface, *parts]
         if len(parts) != width + 1 or not all(parts):
             raise WireGuardShowError(
                 f"wg show all {field}: line {lineno}: expected {width + 1} tab-separated fields, got {len(parts)}"

@@ -210,3 +210,21 @@ def test_ip_addr():
     assert ws.parse_ip_addr("", "wg0") is None
     with pytest.raises(ws.WireGuardShowError, match="not JSON"):
         ws.parse_ip_addr("Device not found", "wg0")
+
+
+def test_endpoints_with_the_interface_on_every_line_parse_the_same():
+    """Newer wireguard-tools print the interface before every peer of `wg show all endpoints`."""
+    every_line = "".join(
+        line if line.startswith("wg0\t") else f"wg0\t{line}"
+        for line in WG_SHOW_ALL["endpoints"].splitlines(keepends=True)
+    )
+    assert every_line != WG_SHOW_ALL["endpoints"]
+    assert ws.parse_field("endpoints", every_line) == ws.parse_field("endpoints", WG_SHOW_ALL["endpoints"])
+
+
+def test_endpoints_of_two_interfaces_in_debians_shape():
+    text = f"wg0\t{PEER_A}\t192.0.2.10:51820\n{PEER_B}\t(none)\nwg1\t{PEER_C}\t192.0.2.30:51820\n"
+    assert ws.parse_field("endpoints", text) == {
+        "wg0": {PEER_A: "192.0.2.10:51820", PEER_B: None},
+        "wg1": {PEER_C: "192.0.2.30:51820"},
+    }
