@@ -69,6 +69,21 @@ ensure_system_conf() {
   install -m 0644 "$HERE/containers.conf" "$dropin"
 }
 
+# Every booted container runs systemd, which holds several inotify instances (pid 1, journald, logind,
+# udev-less units): the kernel's default of 128 per user (all containers are root here) stops the 26th
+# or so container of a fleet at boot (scenario fleet_scale: s25-s32 exited at create). Raised, never
+# lowered; runtime only (nothing written under /etc/sysctl.d).
+ensure_host_sysctls() {
+  local key want have
+  for key in fs.inotify.max_user_instances=1024 fs.inotify.max_user_watches=524288; do
+    want="${key#*=}" key="${key%%=*}"
+    have="$(sysctl -n "$key")"
+    ((have >= want)) && continue
+    log "raising $key from $have to $want (systemd in many containers)"
+    sysctl -qw "$key=$want"
+  done
+}
+
 # detect_mirror: the Debian archive of this machine's apt sources.
 # shellcheck source=tests/testbed/debian-mirror.sh
 source "$HERE/debian-mirror.sh"
@@ -265,6 +280,7 @@ main() {
   exec 9>/run/lock/wgops-testbed.lock
   flock 9
   ensure_host_packages
+  ensure_host_sysctls
   ensure_system_conf
   for s in "${suites[@]}"; do
     case "$s" in bookworm | trixie) ;; *) die "unknown suite: $s (bookworm, trixie)" ;; esac
