@@ -44,9 +44,14 @@ lint: collection ## yamllint, ruff, ansible-lint (production) and ansible-test s
 	$(BIN)/ansible-lint --profile production
 	$(BIN)/antsibull-changelog lint
 	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory galaxy-check
 
 sanity: collection ## ansible-test sanity, from a copy under ansible_collections/wgops/fleet
 	tests/sanity/run.sh
+
+.PHONY: galaxy-check
+galaxy-check: venv ## galaxy-importer, antsibull-docs and ansible-builder on the built tarball (tools in .build/galaxy-venv)
+	tests/galaxy/run.sh
 
 unit: collection ## pytest on the planner, filters and modules
 	$(BIN)/pytest -q tests/unit
@@ -80,7 +85,8 @@ bench: collection testbed binaries ## planner, role-path and plan.yml benchmarks
 	$(BIN)/python bench/bench_roles.py
 	bench/bench_fleet.sh
 
-lab: collection testbed binaries ## a local fleet of containers configured by site.yml (kept running)
+lab: collection ## a local fleet of containers configured by site.yml (kept running)
+	tests/testbed/lab-prereqs.sh
 	KEEP=1 tests/testbed/run-scenario.sh lab
 
 lab-destroy: venv ## remove everything `make lab` made
