@@ -85,7 +85,8 @@ bench: collection testbed binaries ## planner, role-path and plan.yml benchmarks
 	$(BIN)/python bench/bench_roles.py
 	bench/bench_fleet.sh
 
-lab: collection testbed binaries ## a local fleet of containers configured by site.yml (kept running)
+lab: collection ## a local fleet of containers configured by site.yml (kept running)
+	tests/testbed/lab-prereqs.sh
 	KEEP=1 tests/testbed/run-scenario.sh lab
 
 lab-destroy: venv ## remove everything `make lab` made

@@ -544,6 +544,8 @@ class HeadscaleCLI:
         arguments shown as ``********`` in messages.
         """
         rc, out, err, cmd = self.run_raw(args, json_output, global_flags)
+        # Before 0.28 every node record carries its pre-auth key in full: node output is secret there.
+        secret_output = secret_output or (bool(args) and args[0] == "nodes" and not self.at_least(0, 28))
         shown_cmd = ["********" if arg in secret_args else arg for arg in cmd]
         if rc != 0:
             error = self._error(what, shown_cmd, rc, out, err, secret_output)

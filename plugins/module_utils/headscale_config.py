@@ -996,7 +996,7 @@ class _Builder:
     def overrides(self) -> dict[str, Any]:
         value = self.s["config_overrides"]
         if not isinstance(value, Mapping):
-            self.add("config_overrides", f"expected a mapping of Headscale config keys, got {value!r}")
+            self.add("config_overrides", f"expected a mapping of Headscale config keys, got {_kind(value)}")
             return {}
         version = f"0.{self.minor}"
         self.walk_overrides(value, "", known_keys(version), removed_keys(version))
@@ -1022,7 +1022,7 @@ class _Builder:
                 if isinstance(child, Mapping):
                     self.walk_overrides(child, path + ".", known, removed)
                 else:
-                    self.add("config_overrides", f"{path} is a section; give it a mapping, got {child!r}")
+                    self.add("config_overrides", f"{path} is a section; give it a mapping, got {_kind(child)}")
             else:
                 self.add("config_overrides", self.unknown_key_message(path, known))
 

@@ -5,6 +5,7 @@
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/wgops/go/<name>/<version>/<name>
 #
 #   tests/testbed/go-binaries.sh            # build what is missing, print the cache directory
+#   tests/testbed/go-binaries.sh --newest   # only the newest Headscale and tailscale (what `make lab` runs)
 #   tests/testbed/go-binaries.sh --versions # print NAME=VERSION lines (what the scenarios use)
 #
 # Versions are pinned below: HEADSCALE_VERSIONS[-1] is the newest 0.29.x the Go module proxy serves
@@ -121,11 +122,14 @@ build() {
   log "built $name $version in $((SECONDS - start)) s"
 }
 
+wanted=("${HEADSCALE_VERSIONS[@]}")
+[[ "${1:-}" == "--newest" ]] && wanted=("${HEADSCALE_VERSIONS[-1]}")
+
 mkdir -p "$CACHE"
 # One build at a time per machine (scenarios run side by side call this too).
 exec 9>"$CACHE/.lock"
 flock 9
-for v in "${HEADSCALE_VERSIONS[@]}"; do
+for v in "${wanted[@]}"; do
   build headscale "$v" "$HEADSCALE_MODULE/cmd/headscale@$v"
 done
 pkgs=()

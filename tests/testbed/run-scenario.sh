@@ -53,7 +53,8 @@ case ":$ANSIBLE_COLLECTIONS_PATH:" in *":$bundled:"*) ;; *) ANSIBLE_COLLECTIONS_
 
 # Images and the Go-built Headscale/Tailscale binaries (fast no-ops when cached).
 "$ROOT/tests/testbed/setup.sh" >&2
-WGOPS_GO_CACHE="$("$ROOT/tests/testbed/go-binaries.sh")"
+# The lab runs only the newest Headscale: it does not wait for the upgrade path's older versions.
+WGOPS_GO_CACHE="$("$ROOT/tests/testbed/go-binaries.sh" $([[ $scenario == lab ]] && echo --newest))"
 export WGOPS_GO_CACHE
 
 # Passes molecule's output through and notes how long each step ("[scenario > step] Executing" ..
