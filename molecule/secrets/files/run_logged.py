@@ -6,6 +6,8 @@ failed tasks (the shared digest). Scenario `secrets` scans the logs afterwards.
   run_logged.py LOG CALLBACK -- ansible-playbook ARGS...      (CALLBACK: default | json)
 """
 
+from __future__ import annotations
+
 import json
 import os
 import re
@@ -14,17 +16,24 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "tests" / "testbed"))
-from failed_tasks import failed_tasks  # noqa: E402
+from failed_tasks import failed_tasks
 
 RECAP = re.compile(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
 def changed_hosts(text: str, callback: str) -> dict:
     if callback == "json":
-        start = 0 if text.startswith("{\n") else text.rfind("\n{\n")  # the document, after any -vvv lines
-        stats = json.loads(text[start:])["stats"] if start >= 0 else {}
+        # The document starts on a line of its own after any -vvv lines; other callbacks (profile_tasks)
+        # may print after it.
+        start = 0 if text.startswith("{\n") else text.rfind("\n{\n")
+        if start < 0:
+            raise ValueError("no json callback document in the output")
+        stats = json.JSONDecoder().raw_decode(text[start:].lstrip())[0]["stats"]
         return {host: s.get("changed", 0) for host, s in stats.items()}
-    return {m.group(1): int(m.group(2)) for m in RECAP.finditer(text)}
+    recap = {m.group(1): int(m.group(2)) for m in RECAP.finditer(text)}
+    if not recap:
+        raise ValueError("no PLAY RECAP in the output")
+    return recap
 
 
 def main() -> int:
@@ -32,7 +41,8 @@ def main() -> int:
     if sep != "--" or callback not in ("default", "json"):
         print(__doc__, file=sys.stderr)
         return 2
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json" if callback == "json" else "default")
+    stdout = "ansible.posix.json" if callback == "json" else "default"
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK=stdout, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     if callback == "json":
         env["ANSIBLE_JSON_INDENT"] = "4"
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -41,10 +51,10 @@ def main() -> int:
     text = Path(log).read_text(errors="replace")
     try:
         changed = changed_hosts(text, callback)
-    except ValueError:
-        changed = {}
+    except (ValueError, KeyError):
+        changed = None  # the recap could not be read: the caller fails
     result = {"rc": rc, "changed": changed, "log": log, "bytes": len(text)}
-    if rc != 0:
+    if rc != 0 or changed is None:
         result["failed"] = failed_tasks(text)[-20:] if callback == "default" else text.splitlines()[-60:]
     print(json.dumps(result))
     return 0
