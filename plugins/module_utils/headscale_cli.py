@@ -493,6 +493,7 @@ class HeadscaleCLI:
         self.config = config
         self.binary = self._locate(binary or "headscale")
         self._version: tuple[int, int, int] | None = None
+        self.version_exact = True  # false when a development build's version was told by its commands
 
     def _locate(self, binary: str) -> str:
         if "/" in binary:
@@ -630,6 +631,7 @@ class HeadscaleCLI:
             text = out.strip()
         version = parse_version(text)
         if version is None:
+            self.version_exact = False
             version = self._probe_version(json_version)
         return version
 
@@ -782,6 +784,23 @@ def cli_error_text(text: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     # zerolog text lines: "2025-01-01T00:00:00Z FTL ... error=..."; keep the last few, they carry the cause
     return " | ".join(lines[-5:])[:1500]
+
+
+def installed_version(module: Any, binary: str | None = None) -> tuple[tuple[int, int, int] | None, bool]:
+    """``(version, exact)`` of the ``headscale`` binary, read without a server or a config: ``version`` is
+    None when there is no such binary.
+
+    ``exact`` is false for a development build (``dev``, what ``go install`` makes of 0.26): the version is
+    then told by its commands, the minor with patch 0. Versions older than 0.26 are reported, not refused.
+    Raises HeadscaleError when the binary is there but not executable or its version cannot be read.
+    """
+    name = binary or "headscale"
+    path = name if "/" in name else module.get_bin_path(name, required=False, opt_dirs=SEARCH_DIRS)
+    if not path or not os.path.exists(path):
+        return None, True
+    cli = HeadscaleCLI(module, binary=path)
+    version = cli._detect_version()
+    return version, cli.version_exact
 
 
 def module_cli(module: Any) -> HeadscaleCLI:

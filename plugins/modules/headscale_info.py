@@ -16,9 +16,12 @@ description:
     CLI itself lists pre-auth keys in full).
   - Runs on the Headscale host and drives the C(headscale) CLI, which talks to the running server over its
     unix socket.
+  - With O(gather=[version]) alone it reads only the installed binary's version (C(headscale version)), which
+    needs no running server and no config; a missing binary is then RV(headscale_version=null), not a failure.
 options:
   gather:
-    description: What to read.
+    description:
+      - What to read. The version is always read; C(version) alone reads nothing else (see above).
     type: list
     elements: str
     choices: [version, users, nodes, preauthkeys, apikeys, policy]
@@ -55,14 +58,33 @@ EXAMPLES = r"""
   wgops.fleet.headscale_info:
     gather: [nodes]
   register: hs
+
+- name: The version of the installed binary (null when there is none), server running or not
+  wgops.fleet.headscale_info:
+    gather: [version]
+    binary: /usr/local/bin/headscale
+  register: installed
 """
 
 RETURN = r"""
 headscale_version:
-  description: The Headscale version the CLI reported (always read).
+  description:
+    - The Headscale version the binary reports (always read), without a leading C(v).
+    - A development build that reports C(dev) (what C(go install) makes of 0.26) is told by its commands and
+      reported as its minor version with patch 0 (C(0.26.0)); RV(headscale_version_exact) is then false.
+    - null when O(gather=[version]) alone and the binary does not exist. With O(gather=[version]) alone,
+      versions older than 0.26 are reported too; otherwise the module refuses them.
   returned: always
   type: str
   sample: 0.28.0
+headscale_version_exact:
+  description:
+    - Whether RV(headscale_version) is the release the binary reports; false for a development build, whose
+      patch version is unknown (only its minor version is certain).
+  returned: always
+  type: bool
+  sample: true
+  version_added: 0.2.0
 users:
   description: The users (as RV(wgops.fleet.headscale_user#module:user) returns them).
   returned: when gathered
@@ -102,6 +124,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
     COMMON_ARGUMENT_SPEC,
     HeadscaleError,
+    installed_version,
     module_cli,
     parse_hujson,
     version_string,
@@ -119,8 +142,18 @@ def main() -> None:
         supports_check_mode=True,
     )
     gather = set(module.params["gather"])
+    if gather == {"version"}:
+        try:
+            version, exact = installed_version(module, module.params["binary"])
+        except HeadscaleError as exc:
+            module.fail_json(msg=str(exc))
+        module.exit_json(changed=False, headscale_version=version_string(version), headscale_version_exact=exact)
     cli = module_cli(module)
-    result = {"changed": False, "headscale_version": version_string(cli.version)}
+    result = {
+        "changed": False,
+        "headscale_version": version_string(cli.version),
+        "headscale_version_exact": cli.version_exact,
+    }
     try:
         if "users" in gather:
             result["users"] = cli.users()
