@@ -3,7 +3,8 @@
 # first run on fresh containers and the idempotent re-run, beside the floor: one ping module per host over
 # the same connection (`ansible all -m ping`). All three go through molecule (same start-up cost).
 # Prints wall time, tasks per host, changed count and the ratios to the floor. Destroys the lab first
-# and leaves it running afterwards (make lab-destroy removes it).
+# and leaves it running afterwards (make lab-destroy removes it). Then the first run and re-run of the
+# 32-host fleet_scale scenario, and a table of seconds per host for both fleets.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -48,5 +49,27 @@ printf '  %-26s %9s %15s %9s %11sx\n' 'site.yml re-run' "$rerun" "$rerun_tasks" 
 printf '  (floor: median of %s; logs in %s)\n' "${floors[*]}" "$out"
 if [[ $rerun_changed != 0 ]]; then
   echo "the re-run changed $rerun_changed things: site.yml is not idempotent on the lab" >&2
+  exit 1
+fi
+
+# Growth per host: the same two runs on the 32-host fleet (scenario fleet_scale, WireGuard only), beside
+# the lab's. BENCH_FLEET_SCALE=0 leaves it out (it takes about 12 minutes on 2 cores).
+[[ ${BENCH_FLEET_SCALE:-1} == 1 ]] || exit 0
+"$run" --destroy fleet_scale >/dev/null 2>&1 || true
+"$run" --create fleet_scale >"$out/fleet-create.log" 2>&1 || { tail -30 "$out/fleet-create.log"; exit 1; }
+fleet_first=$(timed fleet-first "$run" --exec fleet_scale molecule converge -s fleet_scale)
+fleet_rerun=$(timed fleet-rerun "$run" --exec fleet_scale molecule converge -s fleet_scale)
+read -r _ fleet_changed <<<"$(recap "$out/fleet-rerun.log")"
+fleet_hosts=$(sed 's/\x1b\[[0-9;]*m//g' "$out/fleet-rerun.log" | grep ' : ok=' | awk '{print $1}' | sort -u | wc -l)
+"$run" --destroy fleet_scale >/dev/null 2>&1 || true
+per() { awk -v a="$1" -v n="$2" 'BEGIN {printf "%.1f", a / n}'; }
+printf '\nper host: first run and re-run (site.yml on the lab; the wireguard role on fleet_scale)\n'
+printf '  %-12s %6s %11s %13s %10s %12s %8s\n' fleet hosts 'first (s)' 'first/host' 'rerun (s)' 'rerun/host' 'rerun %'
+printf '  %-12s %6s %11s %13s %10s %12s %7s%%\n' lab "$hosts" "$first" "$(per "$first" "$hosts")" "$rerun" \
+  "$(per "$rerun" "$hosts")" "$(awk -v a="$rerun" -v b="$first" 'BEGIN {printf "%.0f", 100 * a / b}')"
+printf '  %-12s %6s %11s %13s %10s %12s %7s%%\n' fleet_scale "$fleet_hosts" "$fleet_first" "$(per "$fleet_first" "$fleet_hosts")" \
+  "$fleet_rerun" "$(per "$fleet_rerun" "$fleet_hosts")" "$(awk -v a="$fleet_rerun" -v b="$fleet_first" 'BEGIN {printf "%.0f", 100 * a / b}')"
+if [[ $fleet_changed != 0 ]]; then
+  echo "the re-run changed $fleet_changed things on fleet_scale: not idempotent" >&2
   exit 1
 fi
