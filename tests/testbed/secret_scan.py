@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Find secrets where they must not be (scenario `secrets`, issue 16). Standard library only: the
 ``collect`` half also runs on the test hosts (Debian's python3).
 

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Samples every process's command line on this host every 20 ms until stopped, writing each distinct
 one once to the file named by argv[1] (0600; scenario `secrets`: nothing secret may show there)."""
 

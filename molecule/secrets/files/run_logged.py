@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Runs ansible-playbook with its whole output in a file (0600), and prints one JSON line: rc, the
 changed count per host from the recap (default or json callback), the log's path, and on failure the
 failed tasks (the shared digest). Scenario `secrets` scans the logs afterwards.

@@ -114,5 +114,5 @@ def test_a_canary_never_seen_fails(tmp_path: Path, host: Path) -> None:
 
 
 def test_no_secrets_collected_is_an_error(tmp_path: Path) -> None:
-    rc, _ = run_scan(tmp_path, {}, {"run.log": "x\n"})
-    assert rc == 2
+    rc, out = run_scan(tmp_path, {}, {"run.log": "x\n"})
+    assert rc == 2, out
