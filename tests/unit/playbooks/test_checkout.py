@@ -40,27 +40,48 @@ def test_every_playbook_parses_from_a_plain_checkout(tmp_path):
     assert len(PLAYBOOKS) >= 10
 
 
-def test_plan_yml_runs_on_the_example_as_the_readme_says(tmp_path):
+def copy_example(tmp_path):
     inventory = tmp_path / "example"
     shutil.copytree(
         ROOT / "inventories" / "example", inventory, ignore=shutil.ignore_patterns(".fleet_state", ".wireguard_clients")
     )
-    result = subprocess.run(
-        [
-            ANSIBLE_PLAYBOOK,
-            "playbooks/plan.yml",
-            "-i",
-            str(inventory),
-            "-e",
-            f"wireguard_plan_file={tmp_path}/plan.json",
-        ],
+    return inventory
+
+
+def plan_yml(inventory, *args):
+    return subprocess.run(
+        [ANSIBLE_PLAYBOOK, "playbooks/plan.yml", "-i", str(inventory), *args],
         cwd=ROOT,
         env=clean_env(),
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_plan_yml_runs_on_the_example_as_the_readme_says(tmp_path):
+    inventory = copy_example(tmp_path)
+    result = plan_yml(inventory, "-e", f"wireguard_plan_file={tmp_path}/plan.json")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "gw-berlin  wg0  10.99.0.1/24" in result.stdout
     assert (tmp_path / "plan.json").exists()
     assert not (inventory / ".fleet_state").exists(), "plan.yml records the fleet state only when asked"
+
+
+def test_plan_yml_with_limit_plans_the_whole_group_and_shows_the_limit(tmp_path):
+    inventory = copy_example(tmp_path)
+    result = plan_yml(inventory, "--limit", "laptop-ops", "-e", f"wireguard_plan_file={tmp_path}/plan.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "planned the whole group wireguard (4 hosts); showing the 1 host(s) of --limit" in result.stdout
+    assert "laptop-ops" in result.stdout and "gw-paris  wg0" not in result.stdout
+    # The plan file still holds every host: peers come from the group, never from the play.
+    assert '"gw-paris"' in (tmp_path / "plan.json").read_text()
+
+
+def test_plan_yml_records_the_fleet_state_when_asked(tmp_path):
+    inventory = copy_example(tmp_path)
+    result = plan_yml(inventory, "-e", "wireguard_plan_record=true")
+    assert result.returncode == 0, result.stdout + result.stderr
+    state = (inventory / ".fleet_state" / "wireguard.json").read_text()
+    # Allocated addresses only: gw-berlin pins its own (wireguard_address) and has no key yet.
+    assert '"laptop-ops"' in state and "10.99.0.4/24" in state and '"gw-berlin"' not in state
