@@ -28,6 +28,13 @@ options:
       - When the CLI is missing or tailscaled does not answer, return RV(installed)/RV(running) false instead of failing.
     type: bool
     default: false
+  login_server:
+    description:
+      - A control server URL to compare RV(control_url) with, the way C(tailscale up) does (scheme and host
+        lowercased, default ports and trailing slashes dropped; Tailscale's own synonyms are one server).
+      - The answer is RV(on_login_server).
+    type: str
+    version_added: 0.2.0
 author:
   - wgops.fleet maintainers (@wgops)
 attributes:
@@ -88,6 +95,12 @@ control_url:
   returned: when running
   type: str
   sample: https://headscale.example.com
+on_login_server:
+  description:
+    - Whether the node is logged in to O(login_server) (false when it is logged out or on another server).
+  returned: when running and O(login_server) is given
+  type: bool
+  sample: true
 node_id:
   description: The node's stable ID (C(Self.ID)); with Headscale the node's numeric ID as a string. Null when not enrolled.
   returned: when running
@@ -143,6 +156,7 @@ from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import (
     is_logged_in,
     normalize_prefs,
     peers,
+    same_control_url,
     self_summary,
     tailnet_summary,
 )
@@ -154,6 +168,7 @@ def main() -> None:
             "socket": {"type": "path"},
             "binary": {"type": "str", "default": "tailscale"},
             "missing_ok": {"type": "bool", "default": False},
+            "login_server": {"type": "str"},
         },
         supports_check_mode=True,
     )
@@ -178,18 +193,23 @@ def main() -> None:
         module.fail_json(msg=str(exc), installed=True)
 
     prefs = normalize_prefs(prefs_raw)
+    logged_in = is_logged_in(status, prefs_raw)
+    extra = {}
+    if module.params["login_server"] is not None:
+        extra["on_login_server"] = logged_in and same_control_url(prefs["control_url"], module.params["login_server"])
     module.exit_json(
         changed=False,
         installed=True,
         running=True,
         version=status.get("Version") or None,
         backend_state=status.get("BackendState") or None,
-        logged_in=is_logged_in(status, prefs_raw),
+        logged_in=logged_in,
         control_url=prefs["control_url"],
         tailnet=tailnet_summary(status),
         prefs=prefs,
         peers=peers(status),
         **self_summary(status),
+        **extra,
     )
 
 

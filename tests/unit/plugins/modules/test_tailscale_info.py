@@ -102,3 +102,29 @@ def test_missing_cli(tmp_path):
     assert failed and "not installed" in result["msg"]
     result, failed = run_module(tailscale_info.main, {**args, "missing_ok": True}, FakeTailscale())
     assert not failed and not result["installed"] and not result["running"]
+
+
+@pytest.mark.parametrize(
+    ("status", "prefs", "login_server", "expected"),
+    [
+        # The recorded server, written as users write it: trailing slashes, an upper-case scheme.
+        ("status_running", "prefs_running", RECORDED_URL + "//", True),
+        ("status_running", "prefs_running", RECORDED_URL.replace("http", "HTTP", 1), True),
+        ("status_running", "prefs_running", "http://127.0.0.1:8081", False),
+        ("status_running", "prefs_running", "https://other.example.org", False),
+        # Logged out: on no server, whatever the URL in its prefs.
+        ("status_logged_out", "prefs_logged_out", RECORDED_URL, False),
+        ("status_fresh", "prefs_fresh", RECORDED_URL, False),
+    ],
+)
+def test_on_login_server_compares_urls_as_tailscale_up_does(binary, status, prefs, login_server, expected):
+    fake = FakeTailscale().reads(status, prefs)
+    result, failed = run_module(tailscale_info.main, {"binary": binary, "login_server": login_server}, fake)
+    assert not failed
+    assert result["on_login_server"] is expected
+
+
+def test_on_login_server_only_when_asked(binary):
+    fake = FakeTailscale().reads("status_running", "prefs_running")
+    result, _ = run_module(tailscale_info.main, {"binary": binary}, fake)
+    assert "on_login_server" not in result
