@@ -6,7 +6,9 @@ inventory (so the role needs no key from a host). Each case runs, in a fresh ans
   import_role, so the tasks are the role's, not a copy): validate, record + plan, each host's slice;
 - floor: a play of the same shape on the same hosts (two run_once tasks, one set_fact per host);
 - plan.yml: the shipped playbooks/plan.yml writing the plan file and the diagram, against a floor of a
-  two-task play on localhost with the same inventory.
+  two-task play on localhost with the same inventory;
+- firewall: the firewall role's rule computation (tasks/rules.yml: the tunnels of every WireGuard
+  network once, then each host's rule set), against the same floor as the role path.
 Prints seconds, the ratio to the floor and the peak memory (largest resident set of the process tree).
 Run: make bench (or python bench/bench_roles.py [--cases mesh:100,hub_spoke:1000] [--forks 20]).
 """
@@ -28,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_CASES = "mesh:100,mesh:1000,hub_spoke:1000,hub_spoke:5000"
 PLAN_CASES = "mesh:1000,hub_spoke:10000"
+FIREWALL_CASES = "mesh:1000"
 TARGETS = {("role", "mesh", 1000): 3.0, ("role", "hub_spoke", 5000): 3.0, ("plan", "mesh", 1000): 10.0}
 TARGETS[("plan", "hub_spoke", 10000)] = 10.0
 
@@ -40,6 +43,14 @@ ROLE_PLAY = """---
       ansible.builtin.import_role: {name: wgops.fleet.wireguard, tasks_from: validate}
     - name: Record, plan and take each host's slice
       ansible.builtin.import_role: {name: wgops.fleet.wireguard, tasks_from: plan}
+"""
+FIREWALL_PLAY = """---
+- name: The firewall role's rule computation
+  hosts: wireguard
+  gather_facts: false
+  tasks:
+    - name: Every host's rule set
+      ansible.builtin.import_role: {name: wgops.fleet.firewall, tasks_from: rules}
 """
 FLOOR_PLAY = """---
 - name: The same shape, doing nothing
@@ -129,6 +140,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=DEFAULT_CASES, help="role path cases, topology:hosts,...")
     parser.add_argument("--plan-cases", default=PLAN_CASES, help="plan.yml cases, topology:hosts,...")
+    parser.add_argument("--firewall-cases", default=FIREWALL_CASES, help="firewall rule cases, topology:hosts,...")
     parser.add_argument("--forks", type=int, default=20)
     args = parser.parse_args()
     env_note = f"ansible-playbook -f {args.forks}, hosts on a local connection, {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}"
@@ -136,21 +148,23 @@ def main() -> int:
     print("  kind  topology   hosts   seconds   floor (same shape)  ratio  peak memory")
     results = []
     with tempfile.TemporaryDirectory(prefix="wgops-bench-") as workdir:
-        for path, text in (("role.yml", ROLE_PLAY), ("floor.yml", FLOOR_PLAY), ("local.yml", LOCAL_FLOOR_PLAY)):
+        plays = (("role.yml", ROLE_PLAY), ("firewall.yml", FIREWALL_PLAY), ("floor.yml", FLOOR_PLAY))
+        for path, text in (*plays, ("local.yml", LOCAL_FLOOR_PLAY)):
             with open(os.path.join(workdir, path), "w", encoding="utf-8") as handle:
                 handle.write(text)
-        cases = [("role", c) for c in args.cases.split(",") if c] + [
-            ("plan", c) for c in args.plan_cases.split(",") if c
-        ]
+        cases = [("role", c) for c in args.cases.split(",") if c]
+        cases += [("plan", c) for c in args.plan_cases.split(",") if c]
+        cases += [("fw", c) for c in args.firewall_cases.split(",") if c]
         for kind, case in cases:
             topology, size_text = case.split(":")
             size = int(size_text)
             inventory_dir = os.path.join(workdir, f"{kind}-{topology}-{size}")
             os.makedirs(inventory_dir)
             write_inventory(inventory_dir, topology, size)
-            if kind == "role":
+            if kind in ("role", "fw"):
                 floor, _rss = run(workdir, "floor", "floor.yml", inventory_dir, args.forks, [])
-                seconds, rss = run(workdir, "role", "role.yml", inventory_dir, args.forks, [])
+                playbook = "role.yml" if kind == "role" else "firewall.yml"
+                seconds, rss = run(workdir, kind, playbook, inventory_dir, args.forks, [])
             else:
                 floor, _rss = run(workdir, "local", "local.yml", inventory_dir, args.forks, [])
                 extra = ["-e", f"wireguard_plan_file={inventory_dir}/plan.json"]
