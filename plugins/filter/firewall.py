@@ -32,16 +32,24 @@ def firewall_tunnels(
 
 
 def firewall_ruleset(
-    host: str, groups: Mapping[str, Any], tunnels: Sequence[Mapping[str, Any]], settings: Mapping[str, Any]
+    host: str,
+    groups: Mapping[str, Any] | Sequence[str],
+    tunnels: Sequence[Mapping[str, Any]],
+    settings: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The backend-neutral rule set of `host` (see firewall_rules.ruleset)."""
+    """The backend-neutral rule set of `host` (see firewall_rules.ruleset).
+
+    `groups` is the inventory's `groups` or, cheaper, the host's own `group_names`. Only the host's own
+    entries of `tunnels` and its own group memberships are read: the work per host does not grow with
+    the fleet (copying the whole tunnels map and every group per host made the role quadratic).
+    """
+    if isinstance(groups, Mapping):
+        member_of = [name for name, members in groups.items() if host in members]
+    else:
+        member_of = list(groups)
+    mine = [{host: dict(network[host])} for network in tunnels or [] if host in network]
     try:
-        return firewall_rules.ruleset(
-            host,
-            {name: list(members) for name, members in groups.items()},
-            [dict(t) for t in tunnels or []],
-            dict(settings),
-        )
+        return firewall_rules.ruleset(host, {name: [host] for name in member_of}, mine, dict(settings))
     except firewall_rules.FirewallError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

@@ -83,10 +83,14 @@ def tunnels(inventory: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     planner = Planner(network)
     networks = [str(n) for n in network.networks]
     all_routed = [(name, subnet) for name in planner.names for subnet in network.hosts[name].routed]
+    clients_of: dict[str, set[str]] = {}
+    for other in planner.names:
+        if network.hosts[other].via_exit:
+            clients_of.setdefault(network.hosts[other].via_exit, set()).add(other)
     result: dict[str, dict[str, Any]] = {}
     for name in planner.names:
         spec = network.hosts[name]
-        clients = [other for other in planner.names if network.hosts[other].via_exit == name]
+        clients = clients_of.get(name, set())
         result[name] = {
             "interface": spec.interface,
             "listen_port": spec.listen_port,

@@ -42,3 +42,22 @@ def test_ruleset_and_management_check():
     assert filters.firewall_management_check(rules, 22, "192.0.2.1")
     with pytest.raises(AnsibleFilterError, match="host dns: firewall_input_policy"):
         filters.firewall_ruleset("dns", GROUPS, tunnels, {"input_policy": "accept"})
+
+
+def test_group_names_give_the_same_rule_set_as_the_whole_groups():
+    """The role passes the host's own group_names (O(1) per host); the result equals the groups form."""
+    hostvars = dict(HOSTVARS, hs={}, relay={})
+    groups = dict(GROUPS, headscale=["hs"], derp=["relay", "gw"], tailnet=["laptop"])
+    groups["all"] = [*GROUPS["all"], "hs", "relay"]
+    tunnels = filters.firewall_tunnels(groups, hostvars, ["wireguard"])
+    settings = {"masquerade_routed": True}
+    for host in groups["all"]:
+        group_names = sorted(name for name, members in groups.items() if host in members and name != "all")
+        assert filters.firewall_ruleset(host, group_names, tunnels, settings) == filters.firewall_ruleset(
+            host, groups, tunnels, settings
+        )
+    # and the group memberships matter: the derp ports open on gw only because it is in derp
+    ports = {e["port"] for e in filters.firewall_ruleset("gw", ["wireguard", "derp"], tunnels, settings)["accept"]}
+    assert "443" in ports and "443" not in {
+        e["port"] for e in filters.firewall_ruleset("gw", ["wireguard"], tunnels, settings)["accept"]
+    }
