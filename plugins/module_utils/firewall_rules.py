@@ -382,6 +382,9 @@ def ruleset(
         "policy": {"input": input_policy, "forward": forward_policy},
         "allow_ping": bool(allow_ping),
         "ssh_port": ssh_port,
+        # firewall_ssh_sources restrict SSH on every interface, tunnels included: the backends refuse the
+        # management port to any other source before a tunnel's accept-all (or allowed services) applies.
+        "ssh_guard": accept[0] if ssh_sources and ssh_port is not None else None,
         "accept": accept,
         "tunnels": tunnel_rules,
         "forwarding": {

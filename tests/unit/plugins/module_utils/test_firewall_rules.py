@@ -98,6 +98,16 @@ def test_management_ssh_is_always_first():
     ]
 
 
+def test_ssh_sources_guard_the_management_port_on_every_interface():
+    tunnels = fr.tunnels(wg({"a": {"wireguard_endpoint": "a.example"}, "b": {"wireguard_endpoint": "b.example"}}))
+    # no sources: SSH is open to everyone, nothing to guard
+    assert rules("a", [tunnels])["ssh_guard"] is None
+    guarded = rules("a", [tunnels], ssh_port=2222, ssh_sources=["192.0.2.0/24", "2001:db8::/32"])
+    guard = guarded["ssh_guard"]
+    assert guard == guarded["accept"][0]
+    assert (guard["port"], guard["sources4"], guard["sources6"]) == ("2222", ["192.0.2.0/24"], ["2001:db8::/32"])
+
+
 def test_default_group_ports_and_missing_groups():
     result = rules("h", groups={"derp": ["h"], "tailnet": ["h"]})
     assert ports(result) == [("22", "tcp"), ("443", "tcp"), ("80", "tcp"), ("3478", "udp"), ("41641", "udp")]
