@@ -294,22 +294,44 @@ def ruleset(
     if not isinstance(group_ports, Mapping):
         problems.append(f"host {host}: firewall_group_ports: {group_ports!r} is not a mapping of group to ports")
         group_ports = {}
+    opened: list[tuple[str, list[dict[str, Any]]]] = []  # (variable, its entries) besides the SSH entry
     for group, ports in group_ports.items():
         if host in (groups.get(group) or ()):
-            accept.extend(
-                parse_ports(problems, f"host {host}: firewall_group_ports[{group}]", ports, ssh_port, comment=group)
-            )
-    accept.extend(
-        parse_ports(
-            problems, f"host {host}: firewall_allowed_ports", s.get("allowed_ports"), ssh_port, "firewall_allowed_ports"
+            where = f"firewall_group_ports[{group}]"
+            opened.append((where, parse_ports(problems, f"host {host}: {where}", ports, ssh_port, comment=group)))
+            accept.extend(opened[-1][1])
+    opened.append(
+        (
+            "firewall_allowed_ports",
+            parse_ports(
+                problems,
+                f"host {host}: firewall_allowed_ports",
+                s.get("allowed_ports"),
+                ssh_port,
+                "firewall_allowed_ports",
+            ),
         )
     )
+    accept.extend(opened[-1][1])
     accept = _merge(accept)
 
     # 3. the tunnel interfaces
     tunnel_allowed = parse_ports(
         problems, f"host {host}: firewall_tunnel_allowed", s.get("tunnel_allowed"), ssh_port, "firewall_tunnel_allowed"
     )
+    opened.append(("firewall_tunnel_allowed", tunnel_allowed))
+    if ssh_sources and ssh_port is not None:
+        # firewall_ssh_sources restrict the management port on every interface (the backends refuse it to
+        # any other source before the other rules); a second entry that opens it would be dead, or worse,
+        # admit a source the lock-out check counts on. So there is one place to say who may SSH in.
+        for variable, entries in opened:
+            for entry in entries:
+                if entry["proto"] == "tcp" and _port_matches(entry["port"], ssh_port):
+                    problems.append(
+                        f"host {host}: {variable}: {entry['port']}/tcp opens the management SSH port {ssh_port}, "
+                        "which firewall_ssh_sources restrict on every interface, tunnels included; add its "
+                        "sources (or the tunnel's network) to firewall_ssh_sources instead"
+                    )
     if s.get("tunnel_allowed") and tunnel_policy == "accept":
         problems.append(
             f"host {host}: firewall_tunnel_allowed is set but firewall_tunnel_policy is accept (everything is "

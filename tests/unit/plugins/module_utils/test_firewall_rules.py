@@ -108,6 +108,30 @@ def test_ssh_sources_guard_the_management_port_on_every_interface():
     assert (guard["port"], guard["sources4"], guard["sources6"]) == ("2222", ["192.0.2.0/24"], ["2001:db8::/32"])
 
 
+def test_a_second_way_into_the_restricted_ssh_port_is_refused_naming_its_variable():
+    """With firewall_ssh_sources, no other entry may open the SSH port: the backends refuse it to every other
+    source first, so such an entry would be dead, and the lock-out check would count on it."""
+    with pytest.raises(fr.FirewallError) as refused:
+        rules(
+            "h",
+            groups={"headscale": ["h"]},
+            ssh_port=443,
+            ssh_sources=["192.0.2.0/24"],
+            group_ports=fr.GROUP_PORTS,
+            allowed_ports=[{"port": 443, "sources": ["198.51.100.7"]}, "400-500/tcp", "8080/tcp"],
+            tunnel_policy="restricted",
+            tunnel_allowed=["ssh", "dns"],
+        )
+    text = str(refused.value)
+    assert "host h: firewall_group_ports[headscale]: 443/tcp opens the management SSH port 443" in text
+    assert "host h: firewall_allowed_ports: 443/tcp opens the management SSH port 443" in text
+    assert "host h: firewall_allowed_ports: 400-500/tcp opens" in text
+    assert "host h: firewall_tunnel_allowed: 443/tcp opens" in text
+    assert "8080" not in text and "53/" not in text
+    # without firewall_ssh_sources the same entries are fine (SSH is open to everyone anyway)
+    rules("h", ssh_port=443, allowed_ports=["400-500/tcp"], tunnel_policy="restricted", tunnel_allowed=["ssh"])
+
+
 def test_default_group_ports_and_missing_groups():
     result = rules("h", groups={"derp": ["h"], "tailnet": ["h"]})
     assert ports(result) == [("22", "tcp"), ("443", "tcp"), ("80", "tcp"), ("3478", "udp"), ("41641", "udp")]
