@@ -126,5 +126,5 @@ def test_on_login_server_compares_urls_as_tailscale_up_does(binary, status, pref
 
 def test_on_login_server_only_when_asked(binary):
     fake = FakeTailscale().reads("status_running", "prefs_running")
-    result, _ = run_module(tailscale_info.main, {"binary": binary}, fake)
-    assert "on_login_server" not in result
+    result, failed = run_module(tailscale_info.main, {"binary": binary}, fake)
+    assert not failed and "on_login_server" not in result
