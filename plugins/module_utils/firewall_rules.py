@@ -29,7 +29,8 @@ TUNNEL_POLICIES = ("accept", "restricted")
 INPUT_POLICIES = ("drop", "reject")
 FORWARD_POLICIES = ("drop", "accept")
 
-# Default ports per inventory group (the role's firewall_group_ports repeats them).
+# Ports per inventory group when the caller gives none: every port those servers may use. The firewall
+# role passes what the headscale and derp roles' variables say they serve (roles/firewall/vars/main.yml).
 GROUP_PORTS: dict[str, list[str]] = {
     "headscale": ["443/tcp", "80/tcp", "3478/udp"],
     "derp": ["443/tcp", "80/tcp", "3478/udp"],

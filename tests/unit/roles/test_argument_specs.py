@@ -26,6 +26,17 @@ def test_every_default_is_declared(role):
     assert not undeclared, f"roles/{role}: defaults not in meta/argument_specs.yml: {undeclared}"
 
 
+def _templated(value):
+    """Whether a default holds a Jinja expression anywhere (a dict of templated lists counts)."""
+    if isinstance(value, str):
+        return "{{" in value
+    if isinstance(value, dict):
+        return any(_templated(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_templated(item) for item in value)
+    return False
+
+
 @pytest.mark.parametrize("role", ROLE_NAMES)
 def test_declared_defaults_match(role):
     defaults, options = load(role)
@@ -36,7 +47,7 @@ def test_declared_defaults_match(role):
                 f"roles/{role}: {name}: spec {option['default']!r} != defaults {defaults[name]!r}"
             )
         elif name in defaults:
-            templated = isinstance(defaults[name], str) and "{{" in defaults[name]
+            templated = _templated(defaults[name])
             assert defaults[name] is None or templated, (
                 f"roles/{role}: {name} defaults to {defaults[name]!r} but its spec gives no default"
             )
