@@ -28,16 +28,10 @@ options:
     default: [version, users, nodes, preauthkeys, apikeys, policy]
 extends_documentation_fragment:
   - wgops.fleet.headscale
+  - wgops.fleet.attributes
+  - wgops.fleet.attributes.info_module
 author:
   - wgops.fleet maintainers (@wgops)
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: The module only reads; it works the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
 seealso:
   - module: wgops.fleet.headscale_node
   - module: wgops.fleet.headscale_user

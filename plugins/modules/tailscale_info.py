@@ -37,14 +37,9 @@ options:
     version_added: 0.2.0
 author:
   - wgops.fleet maintainers (@wgops)
-attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    support: full
-    details: Read-only; the same in check mode.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+extends_documentation_fragment:
+  - wgops.fleet.attributes
+  - wgops.fleet.attributes.info_module
 seealso:
   - module: wgops.fleet.tailscale_up
 """
