@@ -53,7 +53,14 @@ SET_FLAGS = {
     "advertise_exit_node": "advertise-exit-node",
     "netfilter_mode": "netfilter-mode",
     "shields_up": "shields-up",
+    "exit_node": "exit-node",
+    "exit_node_allow_lan_access": "exit-node-allow-lan-access",
+    "snat_subnet_routes": "snat-subnet-routes",
+    "stateful_filtering": "stateful-filtering",
+    "operator": "operator",
 }
+# A local user name `--operator` takes (what useradd accepts), or "" for none.
+_OPERATOR_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}\$?")
 # What the CLI prints when it cannot reach tailscaled (cmd/tailscale/cli/diag.go and the dial errors).
 _NOT_RUNNING_RE = re.compile(
     r"failed to connect to local tailscale|doesn't appear to be running|is the tailscale service running"
@@ -180,8 +187,53 @@ def netfilter_mode_name(value: Any) -> str | None:
     return NETFILTER_MODES.get(value)
 
 
-def normalize_prefs(raw: dict[str, Any] | None) -> dict[str, Any]:
-    """The managed subset of ``tailscale debug prefs`` with this collection's names."""
+def exit_node_in_use(raw: dict[str, Any], status: dict[str, Any] | None) -> str:
+    """The tailnet IPv4 (else IPv6) address of the exit node the prefs select, "" for none.
+
+    ``tailscale set --exit-node`` stores an IP, which tailscaled turns into the node's stable ID once its netmap
+    has it; the ID is mapped back to an address through ``status`` (its peers, or ExitNodeStatus).
+    """
+    if raw.get("ExitNodeIP"):
+        return str(raw["ExitNodeIP"])
+    node_id = raw.get("ExitNodeID")
+    if not node_id:
+        return ""
+    status = status or {}
+    candidates = [
+        peer for peer in (status.get("Peer") or {}).values() if isinstance(peer, dict) and peer.get("ID") == node_id
+    ]
+    exit_status = status.get("ExitNodeStatus") or {}
+    if exit_status.get("ID") == node_id:
+        candidates.append({"TailscaleIPs": [ip.split("/")[0] for ip in exit_status.get("TailscaleIPs") or []]})
+    for peer in candidates:
+        ips = _ips(peer.get("TailscaleIPs"))
+        for ip in sorted(ips, key=lambda ip: ":" in ip):
+            return ip
+    return f"id:{node_id}"
+
+
+def resolve_exit_node(wanted: str, status: dict[str, Any] | None) -> str | None:
+    """The address of the peer ``wanted`` names (an address, a host name or a MagicDNS base name), or None."""
+    if not wanted:
+        return ""
+    try:
+        return str(ipaddress.ip_address(wanted))
+    except ValueError:
+        pass
+    name = wanted.lower().rstrip(".")
+    for peer in ((status or {}).get("Peer") or {}).values():
+        if not isinstance(peer, dict):
+            continue
+        dns_name = (peer.get("DNSName") or "").lower().rstrip(".")
+        names = {(peer.get("HostName") or "").lower(), dns_name, dns_name.split(".")[0]} - {""}
+        if name in names:
+            ips = sorted(_ips(peer.get("TailscaleIPs")), key=lambda ip: ":" in ip)
+            return ips[0] if ips else None
+    return None
+
+
+def normalize_prefs(raw: dict[str, Any] | None, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The managed subset of ``tailscale debug prefs`` with this collection's names (``status`` names the exit node)."""
     raw = raw or {}
     routes, exit_node = split_exit_routes(raw.get("AdvertiseRoutes"))
     return {
@@ -199,6 +251,12 @@ def normalize_prefs(raw: dict[str, Any] | None) -> dict[str, Any]:
         "shields_up": bool(raw.get("ShieldsUp")),
         "exit_node_id": raw.get("ExitNodeID") or None,
         "exit_node_ip": raw.get("ExitNodeIP") or None,
+        "exit_node": exit_node_in_use(raw, status),
+        "exit_node_allow_lan_access": bool(raw.get("ExitNodeAllowLANAccess")),
+        "snat_subnet_routes": not raw.get("NoSNAT"),
+        # an opt.Bool: "true", "false" or absent; absent means no stateful filtering (ipn/prefs.go)
+        "stateful_filtering": str(raw.get("NoStatefulFiltering", "")).lower() == "false",
+        "operator": raw.get("OperatorUser") or "",
     }
 
 
@@ -290,6 +348,11 @@ def desired_prefs(
     advertise_tags: list[str] | None = None,
     netfilter_mode: str | None = None,
     shields_up: bool | None = None,
+    exit_node: str | None = None,
+    exit_node_allow_lan_access: bool | None = None,
+    snat_subnet_routes: bool | None = None,
+    stateful_filtering: bool | None = None,
+    operator: str | None = None,
 ) -> dict[str, Any]:
     """The wanted settings, normalised like normalize_prefs(); None (not managed) is left out.
 
@@ -302,6 +365,9 @@ def desired_prefs(
         ("ssh", ssh),
         ("advertise_exit_node", advertise_exit_node),
         ("shields_up", shields_up),
+        ("exit_node_allow_lan_access", exit_node_allow_lan_access),
+        ("snat_subnet_routes", snat_subnet_routes),
+        ("stateful_filtering", stateful_filtering),
     ):
         if value is not None:
             wanted[key] = bool(value)
@@ -325,6 +391,15 @@ def desired_prefs(
         if netfilter_mode not in NETFILTER_MODES.values():
             raise ValueError(f"netfilter_mode must be one of on, nodivert, off, not {netfilter_mode!r}")
         wanted["netfilter_mode"] = netfilter_mode
+    if exit_node is not None:
+        # an address or a peer's name; the caller resolves a name to an address (resolve_exit_node)
+        if exit_node.strip() != exit_node or any(c.isspace() or c in ",=" for c in exit_node):
+            raise ValueError(f"exit_node must be a tailnet address or a peer's name, not {exit_node!r}")
+        wanted["exit_node"] = exit_node
+    if operator is not None:
+        if operator and not _OPERATOR_RE.fullmatch(operator):
+            raise ValueError(f"operator must be a local user name (or empty for none), not {operator!r}")
+        wanted["operator"] = operator
     return wanted
 
 
@@ -393,7 +468,18 @@ def up_arguments(
         args.append(_flag("advertise-routes", wanted["advertise_routes"]))
     if wanted.get("advertise_exit_node"):
         args.append("--advertise-exit-node")
-    for key in ("accept_routes", "accept_dns", "ssh", "shields_up", "netfilter_mode"):
+    # The exit node is left to a `tailscale set` after the enrolment: before it the node has no peers to pick from.
+    for key in (
+        "accept_routes",
+        "accept_dns",
+        "ssh",
+        "shields_up",
+        "netfilter_mode",
+        "exit_node_allow_lan_access",
+        "snat_subnet_routes",
+        "stateful_filtering",
+        "operator",
+    ):
         if key in wanted:
             args.append(_flag(SET_FLAGS[key], wanted[key]))
     args.append(f"--timeout={int(timeout)}s")

@@ -129,7 +129,8 @@ prefs:
       routes C(0.0.0.0/0) and C(::/0) reported as advertise_exit_node and left out of advertise_routes).
     - Keys control_url, want_running, logged_out, accept_routes, accept_dns, ssh, hostname (empty means the OS
       host name), advertise_routes, advertise_exit_node, advertise_tags, netfilter_mode (on, nodivert, off),
-      shields_up, exit_node_id, exit_node_ip.
+      shields_up, exit_node_id, exit_node_ip, exit_node (the address of the exit node in use, empty for none),
+      exit_node_allow_lan_access, snat_subnet_routes, stateful_filtering, operator (empty for none).
   returned: when running
   type: dict
 peers:
@@ -187,7 +188,7 @@ def main() -> None:
     except TailscaleError as exc:
         module.fail_json(msg=str(exc), installed=True)
 
-    prefs = normalize_prefs(prefs_raw)
+    prefs = normalize_prefs(prefs_raw, status)
     logged_in = is_logged_in(status, prefs_raw)
     extra = {}
     if module.params["login_server"] is not None:

@@ -81,6 +81,34 @@ options:
   shields_up:
     description: Refuse incoming connections (C(--shields-up)). Unset leaves it (off on enrolment).
     type: bool
+  exit_node:
+    description:
+      - Send internet traffic through this exit node (C(--exit-node)), named by its tailnet address, its host name
+        or its MagicDNS base name (a name is resolved to the peer's address first); empty stops using one. Unset
+        leaves it.
+      - A name no peer of the tailnet has fails the module, naming it. On enrolment it is set right after
+        C(tailscale up), once the node knows its peers.
+    type: str
+    version_added: 0.2.0
+  exit_node_allow_lan_access:
+    description: While using an exit node, reach the local networks directly (C(--exit-node-allow-lan-access)). Unset leaves it.
+    type: bool
+    version_added: 0.2.0
+  snat_subnet_routes:
+    description:
+      - Masquerade traffic this node routes into its advertised subnets to its own address (C(--snat-subnet-routes),
+        on by default). Off lets the subnets see the tailnet sources (site-to-site), which then need a route back.
+        Unset leaves it.
+    type: bool
+    version_added: 0.2.0
+  stateful_filtering:
+    description: Apply stateful filtering to forwarded packets (C(--stateful-filtering), off by default). Unset leaves it.
+    type: bool
+    version_added: 0.2.0
+  operator:
+    description: The local user allowed to operate tailscaled without root (C(--operator)); empty for none. Unset leaves it.
+    type: str
+    version_added: 0.2.0
   allow_server_change:
     description:
       - When the node is logged in to another control server, log it out (C(tailscale logout), which removes the
@@ -109,7 +137,7 @@ options:
     type: str
     default: tailscale
 notes:
-  - Needs a running C(tailscaled). Settings not listed here (operator, SNAT, ...) are reset to their defaults on
+  - Needs a running C(tailscaled). Settings not listed here (auto-update, ...) are reset to their defaults on
     enrolment (C(tailscale up --reset)) and left alone afterwards.
 author:
   - wgops.fleet maintainers (@wgops)
@@ -241,6 +269,7 @@ from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import (
     is_logged_in,
     normalize_prefs,
     normalize_url,
+    resolve_exit_node,
     same_control_url,
     self_summary,
     set_arguments,
@@ -259,6 +288,11 @@ SETTING_OPTIONS = (
     "advertise_tags",
     "netfilter_mode",
     "shields_up",
+    "exit_node",
+    "exit_node_allow_lan_access",
+    "snat_subnet_routes",
+    "stateful_filtering",
+    "operator",
 )
 
 
@@ -321,7 +355,7 @@ class Runner:
         logged_in, prefs = after
         if not module.check_mode and changed:
             status, prefs_raw = self.read()
-            logged_in, prefs = is_logged_in(status, prefs_raw), normalize_prefs(prefs_raw)
+            logged_in, prefs = is_logged_in(status, prefs_raw), normalize_prefs(prefs_raw, status)
         summary = self_summary(status)
         result = {
             "changed": changed,
@@ -394,6 +428,17 @@ def wait_running(runner: Runner, login_server: str) -> bool:
         time.sleep(1)
 
 
+def use_exit_node(runner: Runner, wanted: dict, status: dict) -> None:
+    """Resolve a wanted exit node named by a peer's name to the peer's address (compared with what is in use)."""
+    address = resolve_exit_node(wanted["exit_node"], status)
+    if address is None:
+        runner.fail(
+            f"exit_node: no peer of this node's tailnet is named {wanted['exit_node']!r} (give its tailnet address,"
+            " host name or MagicDNS base name; the node must be allowed to reach it)"
+        )
+    wanted["exit_node"] = address
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -408,6 +453,11 @@ def main() -> None:
             "ssh": {"type": "bool", "default": False},
             "netfilter_mode": {"type": "str", "choices": ["on", "nodivert", "off"]},
             "shields_up": {"type": "bool"},
+            "exit_node": {"type": "str"},
+            "exit_node_allow_lan_access": {"type": "bool"},
+            "snat_subnet_routes": {"type": "bool"},
+            "stateful_filtering": {"type": "bool"},
+            "operator": {"type": "str"},
             "allow_server_change": {"type": "bool", "default": False},
             "timeout": {"type": "int", "default": 60},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -441,7 +491,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
 
     status, prefs_raw = runner.read()
-    current = normalize_prefs(prefs_raw)
+    current = normalize_prefs(prefs_raw, status)
     logged_in = is_logged_in(status, prefs_raw)
 
     if state == "absent":
@@ -475,7 +525,17 @@ def main() -> None:
                     needs_auth=True,
                 )
             enroll(runner, params, wanted, login_server, force_reauth=other_server)
+            if wanted.get("exit_node"):
+                # Only now does the node know its peers, and so the exit node.
+                status, prefs_raw = runner.read()
+                use_exit_node(runner, wanted, status)
+                runner.run(set_arguments(wanted, ["exit_node"]))
+        elif wanted.get("exit_node"):
+            after["exit_node"] = wanted["exit_node"]
         runner.finish(True, action, status, (logged_in, current), (True, after), needs_auth=True, changed_settings=[])
+
+    if wanted.get("exit_node"):
+        use_exit_node(runner, wanted, status)
 
     # Logged in to the wanted server: converge with `tailscale set`, start a stopped node with a bare `up`.
     keys = differences(current, wanted)

@@ -93,7 +93,65 @@ def test_normalize_prefs():
         "shields_up": False,
         "exit_node_id": None,
         "exit_node_ip": None,
+        "exit_node": "",
+        "exit_node_allow_lan_access": False,
+        "snat_subnet_routes": True,
+        "stateful_filtering": False,
+        "operator": "",
     }
+
+
+def test_normalize_prefs_client_settings():
+    raw = {"ExitNodeAllowLANAccess": True, "NoSNAT": True, "NoStatefulFiltering": "false", "OperatorUser": "ops"}
+    prefs = ts.normalize_prefs(raw)
+    assert prefs["exit_node_allow_lan_access"] is True and prefs["snat_subnet_routes"] is False
+    assert prefs["stateful_filtering"] is True and prefs["operator"] == "ops"
+    assert ts.normalize_prefs({"NoStatefulFiltering": "true"})["stateful_filtering"] is False
+
+
+EXIT_STATUS = {
+    "Peer": {
+        "nodekey:a": {
+            "ID": "7",
+            "HostName": "exit-a",
+            "DNSName": "exit-a.ts.example.",
+            "TailscaleIPs": ["fd7a::7", "100.64.0.7"],
+        },
+        "nodekey:b": {"ID": "8", "HostName": "other", "DNSName": "other.ts.example.", "TailscaleIPs": []},
+    },
+    "ExitNodeStatus": {"ID": "7", "Online": True, "TailscaleIPs": ["100.64.0.7/32", "fd7a::7/128"]},
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "expected"),
+    [
+        ({}, EXIT_STATUS, ""),
+        ({"ExitNodeIP": "100.64.0.9"}, None, "100.64.0.9"),
+        ({"ExitNodeID": "7"}, EXIT_STATUS, "100.64.0.7"),
+        ({"ExitNodeID": "7"}, {"ExitNodeStatus": EXIT_STATUS["ExitNodeStatus"]}, "100.64.0.7"),
+        ({"ExitNodeID": "99"}, EXIT_STATUS, "id:99"),
+    ],
+)
+def test_exit_node_in_use(raw, status, expected):
+    assert ts.normalize_prefs(raw, status)["exit_node"] == expected
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [
+        ("", ""),
+        ("100.64.0.9", "100.64.0.9"),
+        ("exit-a", "100.64.0.7"),
+        ("EXIT-A", "100.64.0.7"),
+        ("exit-a.ts.example", "100.64.0.7"),
+        ("exit-a.ts.example.", "100.64.0.7"),
+        ("other", None),
+        ("nobody", None),
+    ],
+)
+def test_resolve_exit_node(wanted, expected):
+    assert ts.resolve_exit_node(wanted, EXIT_STATUS) == expected
 
 
 def test_normalize_prefs_of_nothing():
@@ -173,6 +231,10 @@ def test_desired_prefs_leaves_out_unmanaged_settings():
         ({"advertise_routes": ["nonsense"]}, "not an IP"),
         ({"advertise_tags": ["group:db"]}, "tag:"),
         ({"netfilter_mode": "maybe"}, "netfilter_mode"),
+        ({"exit_node": "exit-a --ssh"}, "exit_node must be"),
+        ({"exit_node": "a,b"}, "exit_node must be"),
+        ({"operator": "root; id"}, "operator must be"),
+        ({"operator": "Ops"}, "operator must be"),
     ],
 )
 def test_desired_prefs_refuses(kwargs, message):
@@ -335,3 +397,12 @@ def test_find_binary(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     assert ts.find_binary("tailscale") == str(exe)
     assert ts.find_binary("tailscale", lambda name, opt_dirs: "/opt/found") == "/opt/found"
+
+
+def test_up_arguments_carry_client_settings_but_not_the_exit_node():
+    wanted = ts.desired_prefs(exit_node="100.64.0.7", snat_subnet_routes=False, stateful_filtering=True, operator="ops")
+    args = ts.up_arguments("https://hs", wanted, None, 30)
+    assert "--snat-subnet-routes=false" in args and "--stateful-filtering=true" in args and "--operator=ops" in args
+    assert not any(arg.startswith("--exit-node") for arg in args)
+    assert ts.set_arguments(wanted, ["exit_node"]) == ["set", "--exit-node=100.64.0.7"]
+    assert ts.set_arguments(ts.desired_prefs(exit_node=""), ["exit_node"]) == ["set", "--exit-node="]

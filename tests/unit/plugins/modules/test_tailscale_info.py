@@ -50,6 +50,11 @@ def test_enrolled_node(binary):
         "shields_up": False,
         "exit_node_id": None,
         "exit_node_ip": None,
+        "exit_node": "",
+        "exit_node_allow_lan_access": False,
+        "snat_subnet_routes": True,
+        "stateful_filtering": False,  # the recorded prefs say NoStatefulFiltering: true
+        "operator": "",
     }
     (peer,) = result["peers"]
     raw_peer = next(iter(status["Peer"].values()))

@@ -362,3 +362,88 @@ def test_ssh_risk_prompt_is_explained(binary, tmp_path):
     )
     result, failed = run_module(tailscale_up.main, args(binary, tmp_path, ssh=True), fake)
     assert failed and "runs over Tailscale" in result["msg"]
+
+
+def with_exit_peer(status_fixture="status_running"):
+    """A recorded status with one more peer, exit1, that offers an exit node."""
+    status = recorded_json(status_fixture)
+    status["Peer"] = dict(status.get("Peer") or {})
+    status["Peer"]["nodekey:exit1"] = {
+        "ID": "9",
+        "HostName": "exit1",
+        "DNSName": "exit1.tailnet.example.",
+        "TailscaleIPs": ["fd7a:115c:a1e0::9", "100.64.0.9"],
+        "ExitNodeOption": True,
+    }
+    return json.dumps(status)
+
+
+def prefs_using(node_id):
+    prefs = recorded_json("prefs_running")
+    prefs["ExitNodeID"] = node_id
+    return json.dumps(prefs)
+
+
+def test_an_exit_node_named_by_its_peer_name_is_set_by_address(binary, tmp_path):
+    fake = (
+        FakeTailscale()
+        .on(["status", "--json"], out=with_exit_peer(), times=1)
+        .on(["debug", "prefs"], fixture="prefs_running", times=1)
+        .on(["set", "--exit-node=100.64.0.9"])
+        .on(["status", "--json"], out=with_exit_peer(), times=1)
+        .on(["debug", "prefs"], out=prefs_using("9"), times=1)
+    )
+    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node="exit1"), fake, diff=True)
+    assert not failed, result
+    assert fake.changes() == [["set", "--exit-node=100.64.0.9"]]
+    assert result["changed_settings"] == ["exit_node"]
+    assert result["diff"]["before"]["exit_node"] == "" and result["prefs"]["exit_node"] == "100.64.0.9"
+
+
+def test_the_exit_node_in_use_by_id_is_unchanged(binary, tmp_path):
+    fake = (
+        FakeTailscale()
+        .on(["status", "--json"], out=with_exit_peer(), times=None)
+        .on(["debug", "prefs"], out=prefs_using("9"), times=None)
+        .on(["set", "--exit-node="])
+    )
+    for wanted in ("exit1", "exit1.tailnet.example", "100.64.0.9"):
+        result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node=wanted), fake)
+        assert not failed and not result["changed"], (wanted, result)
+    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node=""), fake)
+    assert not failed and result["changed_settings"] == ["exit_node"]
+    assert fake.changes() == [["set", "--exit-node="]]
+
+
+def test_an_exit_node_no_peer_has_fails_naming_it(binary, tmp_path):
+    fake = (
+        FakeTailscale().on(["status", "--json"], out=with_exit_peer()).on(["debug", "prefs"], fixture="prefs_running")
+    )
+    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node="exit2"), fake)
+    assert failed and "no peer of this node's tailnet is named 'exit2'" in result["msg"]
+    assert fake.changes() == []
+
+
+def test_client_settings_converge_with_one_set(binary, tmp_path):
+    fake = (
+        FakeTailscale()
+        .on(["status", "--json"], fixture="status_running", times=None)
+        .on(["debug", "prefs"], fixture="prefs_running", times=None)
+    )
+    expected = [
+        "set",
+        "--exit-node-allow-lan-access=true",
+        "--snat-subnet-routes=false",
+        "--stateful-filtering=true",
+        "--operator=ops",
+    ]
+    fake.on(expected)
+    extra = {
+        "snat_subnet_routes": False,
+        "stateful_filtering": True,
+        "operator": "ops",
+        "exit_node_allow_lan_access": True,
+    }
+    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, **extra), fake)
+    assert not failed, result
+    assert fake.changes() == [expected]
