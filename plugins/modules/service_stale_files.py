@@ -34,7 +34,7 @@ extends_documentation_fragment:
   - wgops.fleet.attributes.info_module
 notes:
   - Needs systemd 248 or newer (C(systemctl show --timestamp=unix)); Debian 12, Ubuntu 22.04 and EL 9 have it.
-  - Times are compared in whole seconds, as C(stat) and systemd report them: a file written in the second the
+  - Times are compared in whole seconds, as C(stat) and systemd report them; a file written in the second the
     service started is not counted.
 """
 

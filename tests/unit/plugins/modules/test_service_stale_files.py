@@ -49,18 +49,18 @@ def test_files_written_after_the_start_are_returned_in_order(tmp_path):
 
 def test_an_inactive_unit_has_nothing_stale(tmp_path):
     new = touch(tmp_path / "new", STARTED + 5)
-    host, _ = systemctl(state="inactive", stamp="")
+    host, _calls = systemctl(state="inactive", stamp="")
     result, failed = run({"unit": "derper", "paths": [new]}, host)
     assert not failed and result["active"] is False and result["started"] is None and result["newer"] == []
 
 
 def test_an_old_systemd_without_unix_timestamps_fails_clearly(tmp_path):
-    host, _ = systemctl(stamp="Mon 2026-12-07 12:00:00 UTC")
+    host, _calls = systemctl(stamp="Mon 2026-12-07 12:00:00 UTC")
     result, failed = run({"unit": "headscale", "paths": [touch(tmp_path / "f", STARTED)]}, host)
     assert failed and "systemd 248 or newer" in result["msg"]
 
 
 def test_systemctl_failing_is_reported(tmp_path):
-    host, _ = systemctl(rc=1)
+    host, _calls = systemctl(rc=1)
     result, failed = run({"unit": "nope", "paths": []}, host)
     assert failed and "systemctl show nope failed: no such unit" in result["msg"]

@@ -32,7 +32,7 @@ def server(tmp_path):
         listener.settimeout(0.2)
         while not stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, _peer = listener.accept()
             except TimeoutError:
                 continue
             try:
