@@ -233,6 +233,27 @@ def _choice(problems: list[str], host: str, variable: str, value: Any, choices: 
     return str(value)
 
 
+def _interfaces(problems: list[str], host: str, variable: str, value: Any) -> list[str]:
+    """A list of interface names (None: none), each a whole name; problems for anything else."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        problems.append(
+            f"host {host}: {variable}: {value!r} is not a list of interface names; write it as a list, like [eth0]"
+        )
+        return []
+    names = []
+    for name in value:
+        if isinstance(name, str) and _INTERFACE.fullmatch(name):
+            names.append(name)
+        else:
+            problems.append(
+                f"host {host}: {variable}: {name!r} is not an interface name "
+                "(1 to 15 letters, digits, '_', '.' or '-'; no quotes, spaces or wildcards)"
+            )
+    return list(dict.fromkeys(names))
+
+
 def _flag(problems: list[str], host: str, variable: str, value: Any, default: bool | None) -> bool | None:
     if value is None:
         return default
@@ -338,21 +359,9 @@ def ruleset(
             f"host {host}: firewall_tunnel_allowed is set but firewall_tunnel_policy is accept (everything is "
             "allowed on the tunnel); set firewall_tunnel_policy: restricted"
         )
-    extra_tunnels = s.get("tunnel_interfaces") or []
-    if isinstance(extra_tunnels, str) or not isinstance(extra_tunnels, (list, tuple)):
-        problems.append(
-            f"host {host}: firewall_tunnel_interfaces: {extra_tunnels!r} is not a list of interface names; "
-            "write it as a list, like [tailscale0]"
-        )
-        extra_tunnels = []
-    for name in extra_tunnels:
-        if not (isinstance(name, str) and _INTERFACE.fullmatch(name)):
-            problems.append(
-                f"host {host}: firewall_tunnel_interfaces: {name!r} is not an interface name "
-                "(1 to 15 letters, digits, '_', '.' or '-'; no quotes, spaces or wildcards)"
-            )
-    extra_tunnels = [name for name in extra_tunnels if isinstance(name, str) and _INTERFACE.fullmatch(name)]
-    interfaces = list(dict.fromkeys([t["interface"] for t in mine] + [str(i) for i in extra_tunnels]))
+    extra_tunnels = _interfaces(problems, host, "firewall_tunnel_interfaces", s.get("tunnel_interfaces") or [])
+    uplinks = _interfaces(problems, host, "firewall_uplink_interfaces", s.get("uplink_interfaces"))
+    interfaces = list(dict.fromkeys([t["interface"] for t in mine] + extra_tunnels))
     tunnel_rules = [
         {"interface": name, "policy": tunnel_policy, "allowed": _merge(tunnel_allowed)} for name in interfaces
     ]
@@ -376,9 +385,17 @@ def ruleset(
             if tunnel["exit_node"]:
                 forward["tunnel_to_any"].append(iface)
                 if masquerade_exit:
+                    if not uplinks:
+                        problems.append(
+                            f"host {host}: firewall_uplink_interfaces: this host is an exit node of {iface} and "
+                            "masquerades its clients (firewall_masquerade_exit_node), only where they leave through "
+                            "the uplink, but no uplink is known (the host has no default route); set "
+                            "firewall_uplink_interfaces to the interfaces its internet traffic leaves through"
+                        )
                     masquerade.append(
                         {
                             "interface": iface,
+                            "out_interfaces": [name for name in uplinks if name != iface],
                             "sources": _family_subnets(tunnel["networks"] + tunnel["exit_client_subnets"]),
                             "destinations": {"v4": [], "v6": []},
                             "comment": f"exit node: {iface} clients to the internet",
@@ -392,6 +409,7 @@ def ruleset(
                             "interface": iface,
                             "sources": _family_subnets(tunnel["networks"] + tunnel["other_routed"]),
                             "destinations": _family_subnets(tunnel["routed"]),
+                            "out_interfaces": [],
                             "comment": f"subnet router: {iface} peers into the routed LAN",
                         }
                     )

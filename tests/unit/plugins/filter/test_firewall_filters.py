@@ -35,7 +35,7 @@ def test_planner_errors_become_filter_errors():
 
 def test_ruleset_and_management_check():
     tunnels = filters.firewall_tunnels(GROUPS, HOSTVARS, ["wireguard"])
-    rules = filters.firewall_ruleset("gw", GROUPS, tunnels, {"ssh_sources": ["10.0.0.0/8"]})
+    rules = filters.firewall_ruleset("gw", GROUPS, tunnels, {"ssh_sources": ["10.0.0.0/8"], "uplink_interfaces": ["eth0"]})
     assert rules["forward"]["tunnel_to_any"] == ["wg0"]
     assert filters.firewall_management_check(rules, "22", "10.0.0.1") == []
     assert filters.firewall_management_check(rules, "22", "") == []
@@ -50,7 +50,7 @@ def test_group_names_give_the_same_rule_set_as_the_whole_groups():
     groups = dict(GROUPS, headscale=["hs"], derp=["relay", "gw"], tailnet=["laptop"])
     groups["all"] = [*GROUPS["all"], "hs", "relay"]
     tunnels = filters.firewall_tunnels(groups, hostvars, ["wireguard"])
-    settings = {"masquerade_routed": True}
+    settings = {"masquerade_routed": True, "uplink_interfaces": ["eth0"]}
     for host in groups["all"]:
         group_names = sorted(name for name, members in groups.items() if host in members and name != "all")
         assert filters.firewall_ruleset(host, group_names, tunnels, settings) == filters.firewall_ruleset(

@@ -233,6 +233,7 @@ def test_subnet_router_masquerade_is_for_tunnel_sources_into_its_lan():
     (masq,) = result["masquerade"]
     assert masq["sources"]["v4"] == [NET, "192.168.1.0/24"]
     assert masq["destinations"] == {"v4": ["192.168.2.0/24"], "v6": ["fd02::/64"]}
+    assert masq["out_interfaces"] == []  # scoped by destination: the routed LANs
 
 
 def test_plain_peer_does_not_forward_unless_told():
@@ -259,12 +260,22 @@ def test_exit_node_forwards_and_masquerades_its_clients():
             }
         )
     )
-    result = rules("exit", [tunnels])
+    result = rules("exit", [tunnels], uplink_interfaces=["eth0", "ppp0"])
     assert result["forward"]["tunnel_to_any"] == ["wg0"]
     assert result["forwarding"]["ipv6"] is True
     assert result["masquerade"][0]["sources"] == {"v4": [NET], "v6": [NET6]}
     assert result["masquerade"][0]["destinations"] == {"v4": [], "v6": []}
+    # only where the clients leave through the uplink, not into every other network of the host
+    assert result["masquerade"][0]["out_interfaces"] == ["eth0", "ppp0"]
     assert rules("exit", [tunnels], masquerade_exit_node=False)["masquerade"] == []
+    # without an uplink there is nowhere to scope the masquerade to: refused, naming the variable
+    with pytest.raises(fr.FirewallError, match=r"host exit: firewall_uplink_interfaces: .* no uplink is known"):
+        rules("exit", [tunnels])
+    assert rules("exit", [tunnels], masquerade_exit_node=False, uplink_interfaces=[])["masquerade"] == []
+    with pytest.raises(fr.FirewallError, match=r"firewall_uplink_interfaces: 'eth0' is not a list"):
+        rules("exit", [tunnels], uplink_interfaces="eth0")
+    with pytest.raises(fr.FirewallError, match=r"firewall_uplink_interfaces: 'eth\+' is not an interface name"):
+        rules("exit", [tunnels], uplink_interfaces=["eth+"])
 
 
 def test_hub_forwards_between_spokes():
