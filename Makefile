@@ -18,7 +18,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export CONTAINERS_CONF := $(CURDIR)/tests/testbed/containers.conf
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv collection lint sanity unit binaries integration testbed molecule molecule-all test bench lab lab-destroy clean
+.PHONY: help venv collection graphviz lint sanity unit binaries integration testbed molecule molecule-all test bench lab lab-destroy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,8 +53,14 @@ sanity: collection ## ansible-test sanity, from a copy under ansible_collections
 galaxy-check: venv ## galaxy-importer, antsibull-docs and ansible-builder on the built tarball (tools in .build/galaxy-venv)
 	tests/galaxy/run.sh
 
-unit: collection ## pytest on the planner, filters and modules
+unit: collection graphviz ## pytest on the planner, filters and modules
 	$(BIN)/pytest -q tests/unit
+
+# plan.yml draws SVG and PNG topology pictures with Graphviz's dot (the unit tests draw real ones).
+graphviz: ## install Graphviz on this machine (Debian package) unless dot is there
+	@command -v dot >/dev/null || { echo "installing graphviz (dot draws the topology pictures)"; \
+	  flock /tmp/wgops-apt.lock sh -c 'apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends graphviz >/dev/null'; }
 
 binaries: ## go install Headscale (the upgrade path's versions) and tailscale, tailscaled, derper (cached by version)
 	tests/testbed/go-binaries.sh
@@ -85,7 +91,7 @@ bench: collection testbed binaries ## planner, role-path and plan.yml benchmarks
 	$(BIN)/python bench/bench_roles.py
 	bench/bench_fleet.sh
 
-lab: collection ## a local fleet of containers configured by site.yml (kept running)
+lab: collection graphviz ## a local fleet of containers configured by site.yml (kept running)
 	tests/testbed/lab-prereqs.sh
 	KEEP=1 tests/testbed/run-scenario.sh lab
 

@@ -10,6 +10,7 @@ back through Ansible stays small whatever the fleet size.
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 from typing import Any
 
@@ -127,9 +128,18 @@ class ActionModule(ActionBase):
             fleet_state.write_atomic(args["plan_file"], lambda handle: wireguard_render.write_plan_json(plan, handle))
             result["plan_file"] = args["plan_file"]
         if args["diagram_file"]:
-            fmt = "graphviz" if args["diagram_file"].endswith((".dot", ".gv")) else "mermaid"
-            fleet_state.write_atomic(args["diagram_file"], wireguard_render.diagram(plan, fmt))
-            result["diagram_file"] = args["diagram_file"]
+            path = args["diagram_file"]
+            ext = path.rsplit(".", 1)[-1].lower()
+            fmt = "graphviz" if ext in ("dot", "gv", *wireguard_render.IMAGE_FORMATS) else "mermaid"
+            text = wireguard_render.diagram(plan, fmt, wireguard_render.roles_of(fleet.planner.hosts))
+            if ext in wireguard_render.IMAGE_FORMATS:
+                try:
+                    wireguard_render.render_image(text, ext, path)
+                except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                    raise AnsibleActionFail(f"diagram_file: {exc}") from None
+            else:
+                fleet_state.write_atomic(path, text)
+            result["diagram_file"] = path
         if args["table"] == "full":
             shown = plan if args["table_hosts"] is None else {h: plan[h] for h in args["table_hosts"] if h in plan}
             result["table"] = wireguard_render.table(shown).splitlines()

@@ -37,10 +37,16 @@ def headscale_policy_text(policy: Any) -> str | None:
 
 
 def headscale_policy_from_groups(
-    rules: Sequence[Mapping[str, Any]], groups: Mapping[str, Any] | Iterable[str], host: str, policy: Any = None
+    rules: Sequence[Mapping[str, Any]],
+    groups: Mapping[str, Any] | Iterable[str],
+    host: str,
+    policy: Any = None,
+    hostvars: Mapping[str, Any] | None = None,
+    tailnet: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     try:
-        return headscale_policy.policy_from_groups(rules, groups, str(host), policy)
+        nodes = headscale_policy.node_intents(hostvars, tailnet) if hostvars is not None and tailnet else None
+        return headscale_policy.policy_from_groups(rules, groups, str(host), policy, nodes)
     except PlanError as exc:
         raise AnsibleFilterError(str(exc)) from None
 

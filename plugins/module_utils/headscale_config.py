@@ -96,6 +96,7 @@ DEFAULTS: dict[str, Any] = {
     "policy_mode": "file",
     "policy": {},
     "policy_acls": [],
+    "tailnet_group": "tailnet",
     "users": [],
     "config_overrides": {},
 }

@@ -201,12 +201,121 @@ class _Rules:
         return acl
 
 
+# What the generated policy reads of each tailnet node: the wgops.fleet.tailscale role's variables.
+NODE_VARIABLES = (
+    "tailscale_state",
+    "tailscale_tags",
+    "tailscale_advertise_routes",
+    "tailscale_exit_node",
+    "tailscale_accept_routes",
+    "tailscale_use_exit_node",
+)
+INTERNET = "autogroup:internet"
+
+
+def node_intents(hostvars: Mapping[str, Any], members: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What each tailnet node (inventory hosts `members`) asks of the policy, read once from `hostvars`: its
+    group names and the NODE_VARIABLES it sets (unset ones are left out; the role defaults apply)."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for name in members or []:
+        values = hostvars.get(name) if isinstance(hostvars, Mapping) else None
+        if values is None:
+            continue
+        node = {"group_names": list(values.get("group_names", []) or [])}
+        for variable in NODE_VARIABLES:
+            if variable in values:
+                node[variable] = values[variable]
+        nodes[str(name)] = node
+    return nodes
+
+
+def _node_tags(rules: Any, node: Mapping[str, Any]) -> list[str]:
+    """A node's tags: its tailscale_tags when the inventory sets them, else those of its groups the rules name."""
+    explicit = node.get("tailscale_tags")
+    if isinstance(explicit, Sequence) and not isinstance(explicit, str):
+        return sorted({str(t) if str(t).startswith("tag:") else f"tag:{t}" for t in explicit})
+    return tags_of_host(rules, node.get("group_names", []))
+
+
+def _true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes", "1", "on"))
+
+
+def _node_grants(
+    checker: _Rules, rules: Any, nodes: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """What the inventory's tailnet asks beyond rules between groups: accept rules for nodes that use an exit
+    node (autogroup:internet) or accept subnet routes (the advertised prefixes), auto-approvers for the routes
+    and exit nodes that tagged nodes offer. A node that needs a grant but has no tag
+    is a problem: the policy grants by tag, so it would silently reach nothing."""
+    present = {
+        name: node for name, node in sorted(nodes.items()) if str(node.get("tailscale_state", "present")) == "present"
+    }
+    tags = {name: _node_tags(rules, node) for name, node in present.items()}
+    route_approvers: dict[str, list[str]] = {}
+    exit_approvers: list[str] = []
+    for name, node in present.items():
+        routes = node.get("tailscale_advertise_routes") or []
+        if isinstance(routes, str) or not isinstance(routes, Sequence):
+            continue  # the node's own preflight refuses it
+        for route in routes:
+            if tags[name]:
+                route_approvers.setdefault(str(route), [])
+                route_approvers[str(route)] += [t for t in tags[name] if t not in route_approvers[str(route)]]
+        if _true(node.get("tailscale_exit_node")) and tags[name]:
+            exit_approvers += [t for t in tags[name] if t not in exit_approvers]
+    routes = sorted(
+        {str(r) for node in present.values() for r in (node.get("tailscale_advertise_routes") or []) if isinstance(r, str)}
+    )
+    grants: dict[tuple[str, ...], list[str]] = {}
+    for name, node in present.items():
+        wanted: list[str] = []
+        asking: list[str] = []
+        if str(node.get("tailscale_use_exit_node") or "").strip():
+            wanted.append(f"{INTERNET}:*")
+            asking.append("tailscale_use_exit_node")
+        if _true(node.get("tailscale_accept_routes")):
+            own = {str(r) for r in (node.get("tailscale_advertise_routes") or []) if isinstance(r, str)}
+            others = [f"{route}:*" for route in routes if route not in own]
+            wanted += others
+            asking += ["tailscale_accept_routes"] if others else []
+        if not wanted:
+            continue
+        if not tags[name]:
+            checker.problems.append(
+                Problem(
+                    name,
+                    " and ".join(asking),
+                    f"the generated policy (headscale_policy_acls of {checker.host}) grants by tag and {name} has no "
+                    "tag, so it would reach neither its exit node nor the subnet routes; put it in an inventory group "
+                    "that a rule names, or set its tailscale_tags",
+                )
+            )
+            continue
+        key = tuple(tags[name])
+        grants[key] = grants.get(key, []) + [d for d in wanted if d not in grants.get(key, [])]
+    acls = [{"action": "accept", "src": list(src), "dst": dst} for src, dst in sorted(grants.items())]
+    approvers: dict[str, Any] = {}
+    if route_approvers:
+        approvers["routes"] = {route: sorted(route_approvers[route]) for route in sorted(route_approvers)}
+    if exit_approvers:
+        approvers["exitNode"] = sorted(exit_approvers)
+    return acls, approvers
+
+
 def policy_from_groups(
-    rules: Any, groups: Mapping[str, Any] | Iterable[str], host: str, policy: Any = None
+    rules: Any,
+    groups: Mapping[str, Any] | Iterable[str],
+    host: str,
+    policy: Any = None,
+    nodes: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The policy dict of `rules` (headscale_policy_acls) over the inventory `groups` (Ansible's ``groups``
     or a list of names). HeadscaleConfigError (a PlanError) lists every problem, each naming `host` and the
-    rule's field; `policy` is headscale_policy, which must be empty when rules are given."""
+    rule's field; `policy` is headscale_policy, which must be empty when rules are given.
+
+    `nodes` (from `node_intents`) are the tailnet's nodes: their exit-node use and accepted subnet routes
+    become accept rules, and the routes and exit nodes tagged nodes offer become ``autoApprovers``."""
     checker = _Rules(str(host), groups)
     acls: list[dict[str, Any]] = []
     if policy not in (None, {}, "") and not (isinstance(policy, str) and not policy.strip()):
@@ -222,9 +331,22 @@ def policy_from_groups(
             acl = checker.rule(index, rule)
             if acl is not None:
                 acls.append(acl)
+    extra_acls, approvers = _node_grants(checker, rules, nodes) if nodes else ([], {})
     if checker.problems:
         raise HeadscaleConfigError(checker.problems, f"the ACL rules of host {host}")
-    return {"tagOwners": {tag: [] for tag in sorted(checker.tags)}, "acls": acls}
+    # A tag used anywhere (a node's explicit tailscale_tags too) must be defined in tagOwners.
+    used = set(checker.tags) | set(_tag_users(extra_acls, approvers))
+    result: dict[str, Any] = {"tagOwners": {tag: [] for tag in sorted(used)}, "acls": acls + extra_acls}
+    if approvers:
+        result["autoApprovers"] = approvers
+    return result
+
+
+def _tag_users(acls: list[dict[str, Any]], approvers: Mapping[str, Any]) -> list[str]:
+    """Every tag the node grants and approvers name."""
+    names = [t for acl in acls for t in acl["src"]]
+    names += [t for ts in approvers.get("routes", {}).values() for t in ts] + list(approvers.get("exitNode", []))
+    return names
 
 
 def tags_of_host(rules: Any, group_names: Iterable[str]) -> list[str]:

@@ -232,6 +232,15 @@ def resolve_exit_node(wanted: str, status: dict[str, Any] | None) -> str | None:
     return None
 
 
+def offers_exit_node(address: str, status: dict[str, Any] | None) -> bool:
+    """Whether the peer with tailnet address ``address`` offers this node an exit node (``ExitNodeOption``:
+    its exit routes are approved and this node may use them)."""
+    for peer in ((status or {}).get("Peer") or {}).values():
+        if isinstance(peer, dict) and address in _ips(peer.get("TailscaleIPs")):
+            return bool(peer.get("ExitNodeOption"))
+    return False
+
+
 def normalize_prefs(raw: dict[str, Any] | None, status: dict[str, Any] | None = None) -> dict[str, Any]:
     """The managed subset of ``tailscale debug prefs`` with this collection's names (``status`` names the exit node)."""
     raw = raw or {}

@@ -1,14 +1,21 @@
 # Copyright: wgops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Human views of a plan document: a text table and a Mermaid or Graphviz topology diagram."""
+"""Human views of a plan document: a text table and a Mermaid or Graphviz topology diagram (SVG or PNG
+through Graphviz's dot)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 DIAGRAM_FORMATS = ("mermaid", "graphviz")
+# Beyond this many links the Graphviz diagram draws only those that route or touch a hub or exit node.
+MAX_EDGES = 300
 
 
 def table(plan: Mapping[str, Any]) -> str:
@@ -60,7 +67,16 @@ def _edges(plan: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     return [(a, b, routes) for (a, b), routes in sorted(edges.items())]
 
 
-def diagram(plan: Mapping[str, Any], fmt: str = "mermaid") -> str:
+def diagram(
+    plan: Mapping[str, Any],
+    fmt: str = "mermaid",
+    roles: Mapping[str, Mapping[str, Any]] | None = None,
+    max_edges: int = MAX_EDGES,
+) -> str:
+    """The topology as Mermaid or Graphviz text. `roles` (host -> hub, exit_node, unmanaged, routed: the
+    planner's host specs) marks hubs, exit nodes, unmanaged peers and the subnets each host routes in the
+    Graphviz form; beyond `max_edges` links only those that route or touch a hub or exit node are drawn,
+    and the others are summed up in the picture's title, so a hundred-host mesh stays readable."""
     if fmt not in DIAGRAM_FORMATS:
         raise ValueError(f"format {fmt!r} is not one of {', '.join(DIAGRAM_FORMATS)}")
     edges = _edges(plan)
@@ -70,11 +86,79 @@ def diagram(plan: Mapping[str, Any], fmt: str = "mermaid") -> str:
         out += [f'  {ids[h]}["{h}<br/>{"<br/>".join(plan[h]["addresses"])}"]' for h in sorted(plan)]
         out += [f"  {ids[a]} {'===' if routes else '---'} {ids[b]}" for a, b, routes in edges]
         return "\n".join(out) + "\n"
-    out = ["graph wireguard {", "  node [shape=box];"]
+    roles = roles or {}
+    special = {h for h, r in roles.items() if r.get("hub") or r.get("exit_node")}
+    drawn = edges
+    if len(edges) > max_edges:
+        drawn = [(a, b, routes) for a, b, routes in edges if routes or a in special or b in special]
+    title = f"WireGuard: {len(plan)} host(s), {len(edges)} tunnel(s)"
+    if len(drawn) < len(edges):
+        title += f"; {len(edges) - len(drawn)} direct tunnel(s) between plain peers not drawn"
+    out = [
+        "graph wireguard {",
+        f'  graph [rankdir=LR, fontname="Helvetica", fontsize=12, labelloc=t, label="{title}"];',
+        '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica", fontsize=10];',
+        '  edge [color="#5b7aa6"];',
+    ]
     newline = "\\n"  # Graphviz's own line break inside a label
-    out += [f'  {ids[h]} [label="{newline.join([h, *plan[h]["addresses"]])}"];' for h in sorted(plan)]
-    out += [f"  {ids[a]} -- {ids[b]}{' [style=bold]' if routes else ''};" for a, b, routes in edges]
+    subnets: list[tuple[str, str]] = []
+    for h in sorted(plan):
+        role = roles.get(h, {})
+        kinds = [k for k, on in (("hub", role.get("hub")), ("exit node", role.get("exit_node"))) if on]
+        kinds += ["unmanaged"] if role.get("unmanaged") else []
+        lines = [h.replace('"', '\\"'), *plan[h]["addresses"], *([", ".join(kinds)] if kinds else [])]
+        attrs = [f'label="{newline.join(lines)}"']
+        if role.get("hub"):
+            attrs += ["shape=doubleoctagon", 'fillcolor="#cfe0ff"']
+        elif role.get("exit_node"):
+            attrs += ["shape=house", 'fillcolor="#ffe3c4"']
+        if role.get("unmanaged"):
+            attrs += ['style="rounded,dashed"', "fillcolor=white"]
+        out.append(f"  {ids[h]} [{', '.join(attrs)}];")
+        subnets += [(h, str(subnet)) for subnet in role.get("routed", ()) or ()]
+    out += [f"  {ids[a]} -- {ids[b]}{' [style=bold]' if routes else ''};" for a, b, routes in drawn]
+    for index, (h, subnet) in enumerate(subnets):
+        out.append(f'  s{index} [label="{subnet}", shape=note, fillcolor="#e8f5e2"];')
+        out.append(f"  {ids[h]} -- s{index} [style=dashed, color=\"#6a9a5b\"];")
     return "\n".join(out) + "\n}\n"
+
+
+def roles_of(hosts: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the diagram marks, from the planner's host specs (wireguard_inventory.HostSpec)."""
+    return {
+        name: {"hub": spec.hub, "exit_node": spec.exit_node, "unmanaged": spec.unmanaged, "routed": list(spec.routed)}
+        for name, spec in hosts.items()
+    }
+
+
+IMAGE_FORMATS = ("svg", "png")
+
+
+def render_image(text: str, fmt: str, path: str) -> None:
+    """Draw Graphviz `text` into `path` as SVG or PNG with Graphviz's dot (written whole or not at all)."""
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"format {fmt!r} is not one of {', '.join(IMAGE_FORMATS)}")
+    dot = shutil.which("dot")
+    if dot is None:
+        raise RuntimeError(
+            f"{path}: an .{fmt} picture is drawn by Graphviz's dot, which is not installed on the controller; "
+            "install Graphviz (Debian and Ubuntu: apt install graphviz; Fedora and RHEL: dnf install graphviz), "
+            "or write a .dot or .mmd diagram instead"
+        )
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".diagram-", suffix=f".{fmt}", dir=directory)
+    os.close(handle)
+    try:
+        done = subprocess.run(
+            [dot, f"-T{fmt}", "-o", temporary], input=text.encode(), capture_output=True, check=False, timeout=600
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{path}: dot failed: {done.stderr.decode(errors='replace').strip()}")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 class LazyPlan(Mapping):

@@ -269,6 +269,7 @@ from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import (
     is_logged_in,
     normalize_prefs,
     normalize_url,
+    offers_exit_node,
     resolve_exit_node,
     same_control_url,
     self_summary,
@@ -278,6 +279,7 @@ from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import (
 )
 
 RECOVERY_WAIT = 10  # seconds a failed enrolment may take to reach Running anyway before `up` is run again
+EXIT_NODE_WAIT = 30  # seconds a wanted exit node may take to appear among the node's peers
 SETTING_OPTIONS = (
     "accept_routes",
     "accept_dns",
@@ -428,15 +430,30 @@ def wait_running(runner: Runner, login_server: str) -> bool:
         time.sleep(1)
 
 
-def use_exit_node(runner: Runner, wanted: dict, status: dict) -> None:
-    """Resolve a wanted exit node named by a peer's name to the peer's address (compared with what is in use)."""
+def use_exit_node(runner: Runner, wanted: dict, status: dict) -> dict:
+    """Resolve a wanted exit node named by a peer's name to the peer's address (compared with what is in use).
+
+    The node's view of its peers follows Headscale's with a lag: tags, approvals or a policy changed earlier in
+    the same run reach it a moment later. So a name no peer has yet is looked up again for EXIT_NODE_WAIT
+    seconds before this fails. Returns the status it resolved against."""
     address = resolve_exit_node(wanted["exit_node"], status)
+    deadline = time.monotonic() + EXIT_NODE_WAIT
+    while (address is None or not offers_exit_node(address, status)) and time.monotonic() < deadline:
+        time.sleep(1)
+        status = runner.read()[0]
+        address = resolve_exit_node(wanted["exit_node"], status)
     if address is None:
         runner.fail(
             f"exit_node: no peer of this node's tailnet is named {wanted['exit_node']!r} (give its tailnet address,"
             " host name or MagicDNS base name; the node must be allowed to reach it)"
         )
+    if not offers_exit_node(address, status):
+        runner.fail(
+            f"exit_node: the peer {wanted['exit_node']!r} ({address}) offers this node no exit node: its exit routes"
+            " must be approved on Headscale and, under an ACL policy, this node needs access to autogroup:internet"
+        )
     wanted["exit_node"] = address
+    return status
 
 
 def main() -> None:
@@ -528,14 +545,14 @@ def main() -> None:
             if wanted.get("exit_node"):
                 # Only now does the node know its peers, and so the exit node.
                 status, prefs_raw = runner.read()
-                use_exit_node(runner, wanted, status)
+                status = use_exit_node(runner, wanted, status)
                 runner.run(set_arguments(wanted, ["exit_node"]))
         elif wanted.get("exit_node"):
             after["exit_node"] = wanted["exit_node"]
         runner.finish(True, action, status, (logged_in, current), (True, after), needs_auth=True, changed_settings=[])
 
     if wanted.get("exit_node"):
-        use_exit_node(runner, wanted, status)
+        status = use_exit_node(runner, wanted, status)
 
     # Logged in to the wanted server: converge with `tailscale set`, start a stopped node with a bare `up`.
     keys = differences(current, wanted)

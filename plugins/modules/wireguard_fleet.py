@@ -61,7 +61,11 @@ options:
     description: Write the whole plan as JSON (docs/plan-format.md), one line per host.
     type: path
   diagram_file:
-    description: Write the topology diagram; Graphviz for C(.dot) or C(.gv), Mermaid otherwise.
+    description:
+      - Write the topology diagram; Graphviz text for C(.dot) or C(.gv), a picture for C(.svg) or C(.png) (drawn by
+        Graphviz's C(dot), which must be installed on the controller), Mermaid text otherwise.
+      - The Graphviz forms mark hubs, exit nodes, unmanaged peers and each host's routed subnets; beyond 300 links
+        only those that route or touch a hub or exit node are drawn (the title counts the rest).
     type: path
   table:
     description: Return the plan as text lines in RV(table), a line per host or every peer as well.

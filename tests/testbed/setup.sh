@@ -54,8 +54,9 @@ ensure_host_packages() {
   done
   ((${#missing[@]})) || return 0
   log "installing host packages: ${missing[*]}"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # `make unit` may install graphviz at the same time (make graphviz): one apt at a time.
+  flock /tmp/wgops-apt.lock sh -c 'apt-get update -qq &&
+    apt-get install -y -qq --no-install-recommends "$@" >/dev/null' apt "${missing[@]}"
 }
 
 # The same settings for a plain `podman` (no CONTAINERS_CONF), so debugging with podman ps/exec/rm

@@ -348,3 +348,111 @@ def test_the_policy_allows_exactly_what_the_rules_say(membership, rules, probe):
         {f"tag:{n.replace('_', '-')}" for r in rules for n in r["src"] + r["dst"]}
     )
     assert all(owners == [] for owners in policy["tagOwners"].values())
+
+
+# -- what the tailnet's nodes ask: exit-node use, accepted routes, auto-approvers -----------------------------
+
+TAILNET_GROUPS = {
+    "all": ["router", "exitnode", "node3", "laptop"],
+    "hub": ["router"],
+    "spokes": ["exitnode", "node3"],
+    "tailnet": ["router", "exitnode", "node3", "laptop"],
+}
+PAIR_RULES = [{"src": ["hub"], "dst": ["spokes"]}, {"src": ["spokes"], "dst": ["hub"]}]
+
+
+def hostvars(**nodes):
+    """hostvars as Ansible holds them: every host has group_names; the tailscale variables only where set."""
+    result = {}
+    for name in TAILNET_GROUPS["all"]:
+        groups = sorted(g for g, members in TAILNET_GROUPS.items() if name in members and g != "all")
+        result[name] = {"group_names": groups, "inventory_hostname": name, **nodes.get(name, {})}
+    return result
+
+
+def test_node_intents_read_only_the_tailscale_variables_and_the_groups():
+    hv = hostvars(router={"tailscale_advertise_routes": ["10.89.75.0/24"], "ansible_host": "x", "secret": "s"})
+    intents = hp.node_intents(hv, ["router", "laptop", "not-in-hostvars"])
+    assert intents == {
+        "router": {"group_names": ["hub", "tailnet"], "tailscale_advertise_routes": ["10.89.75.0/24"]},
+        "laptop": {"group_names": ["tailnet"]},
+    }
+
+
+def test_exit_node_use_accepted_routes_and_auto_approvers_by_tag():
+    nodes = hp.node_intents(
+        hostvars(
+            router={"tailscale_advertise_routes": ["10.89.75.0/24", "198.51.100.0/24"]},
+            exitnode={"tailscale_exit_node": True},
+            node3={"tailscale_accept_routes": True, "tailscale_use_exit_node": "exitnode"},
+        ),
+        TAILNET_GROUPS["tailnet"],
+    )
+    policy = hp.policy_from_groups(PAIR_RULES, TAILNET_GROUPS, HOST, None, nodes)
+    assert policy == {
+        "tagOwners": {"tag:hub": [], "tag:spokes": []},
+        "acls": [
+            {"action": "accept", "src": ["tag:hub"], "dst": ["tag:spokes:*"]},
+            {"action": "accept", "src": ["tag:spokes"], "dst": ["tag:hub:*"]},
+            # node3 carries tag:spokes: the internet through an exit node, and both advertised routes
+            {
+                "action": "accept",
+                "src": ["tag:spokes"],
+                "dst": ["autogroup:internet:*", "10.89.75.0/24:*", "198.51.100.0/24:*"],
+            },
+        ],
+        "autoApprovers": {
+            "routes": {"10.89.75.0/24": ["tag:hub"], "198.51.100.0/24": ["tag:hub"]},
+            "exitNode": ["tag:spokes"],
+        },
+    }
+
+
+def test_a_router_that_accepts_routes_is_not_granted_its_own_and_absent_nodes_ask_nothing():
+    nodes = hp.node_intents(
+        hostvars(
+            router={"tailscale_advertise_routes": ["10.1.0.0/24"], "tailscale_accept_routes": True},
+            exitnode={"tailscale_advertise_routes": ["10.2.0.0/24"], "tailscale_accept_routes": "true"},
+            node3={"tailscale_state": "absent", "tailscale_use_exit_node": "exitnode"},
+        ),
+        TAILNET_GROUPS["tailnet"],
+    )
+    policy = hp.policy_from_groups(PAIR_RULES, TAILNET_GROUPS, HOST, None, nodes)
+    assert policy["acls"][2:] == [
+        {"action": "accept", "src": ["tag:hub"], "dst": ["10.2.0.0/24:*"]},
+        {"action": "accept", "src": ["tag:spokes"], "dst": ["10.1.0.0/24:*"]},
+    ]
+    assert policy["autoApprovers"] == {"routes": {"10.1.0.0/24": ["tag:hub"], "10.2.0.0/24": ["tag:spokes"]}}
+
+
+def test_explicit_tags_are_used_and_defined():
+    nodes = hp.node_intents(
+        hostvars(laptop={"tailscale_tags": ["laptops"], "tailscale_use_exit_node": "exitnode"}),
+        TAILNET_GROUPS["tailnet"],
+    )
+    policy = hp.policy_from_groups(PAIR_RULES, TAILNET_GROUPS, HOST, None, nodes)
+    assert policy["tagOwners"] == {"tag:hub": [], "tag:laptops": [], "tag:spokes": []}
+    assert policy["acls"][2] == {"action": "accept", "src": ["tag:laptops"], "dst": ["autogroup:internet:*"]}
+    assert "autoApprovers" not in policy
+
+
+def test_an_untagged_node_that_needs_a_grant_is_refused_naming_it_and_its_variables():
+    nodes = hp.node_intents(
+        hostvars(
+            router={"tailscale_advertise_routes": ["10.1.0.0/24"]},
+            laptop={"tailscale_use_exit_node": "exitnode", "tailscale_accept_routes": True},
+        ),
+        TAILNET_GROUPS["tailnet"],
+    )
+    with pytest.raises(HeadscaleConfigError) as info:
+        hp.policy_from_groups(PAIR_RULES, TAILNET_GROUPS, HOST, None, nodes)
+    (problem,) = [str(p) for p in info.value.problems]
+    assert problem.startswith(
+        "host laptop: tailscale_use_exit_node and tailscale_accept_routes: the generated policy "
+        "(headscale_policy_acls of hs1) grants by tag and laptop has no tag"
+    )
+    # without the tailnet nodes only the rules between groups are generated
+    assert hp.policy_from_groups(PAIR_RULES, TAILNET_GROUPS, HOST)["acls"] == [
+        {"action": "accept", "src": ["tag:hub"], "dst": ["tag:spokes:*"]},
+        {"action": "accept", "src": ["tag:spokes"], "dst": ["tag:hub:*"]},
+    ]

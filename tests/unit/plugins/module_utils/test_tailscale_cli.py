@@ -406,3 +406,11 @@ def test_up_arguments_carry_client_settings_but_not_the_exit_node():
     assert not any(arg.startswith("--exit-node") for arg in args)
     assert ts.set_arguments(wanted, ["exit_node"]) == ["set", "--exit-node=100.64.0.7"]
     assert ts.set_arguments(ts.desired_prefs(exit_node=""), ["exit_node"]) == ["set", "--exit-node="]
+
+
+def test_offers_exit_node_reads_the_peer_by_address():
+    offering = {"Peer": {"k": {"TailscaleIPs": ["100.64.0.7", "fd7a::7"], "ExitNodeOption": True}}}
+    assert ts.offers_exit_node("100.64.0.7", offering) and ts.offers_exit_node("fd7a::7", offering)
+    assert not ts.offers_exit_node("100.64.0.8", offering)
+    assert not ts.offers_exit_node("100.64.0.7", {"Peer": {"k": {"TailscaleIPs": ["100.64.0.7"]}}})
+    assert not ts.offers_exit_node("100.64.0.7", None)

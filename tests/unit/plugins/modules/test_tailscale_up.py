@@ -415,7 +415,58 @@ def test_the_exit_node_in_use_by_id_is_unchanged(binary, tmp_path):
     assert fake.changes() == [["set", "--exit-node="]]
 
 
-def test_an_exit_node_no_peer_has_fails_naming_it(binary, tmp_path):
+def test_an_exit_node_that_appears_a_moment_later_is_waited_for(binary, tmp_path, monkeypatch):
+    """Headscale changes made earlier in the run (tags, approvals, policy) reach the node's peer list late."""
+    monkeypatch.setattr(tailscale_up.time, "sleep", lambda seconds: None)
+    fake = (
+        FakeTailscale()
+        .on(["status", "--json"], fixture="status_running", times=3)
+        .on(["debug", "prefs"], fixture="prefs_running", times=3)
+        .on(["status", "--json"], out=with_exit_peer(), times=2)
+        .on(["debug", "prefs"], fixture="prefs_running", times=1)
+        .on(["set", "--exit-node=100.64.0.9"])
+        .on(["debug", "prefs"], out=prefs_using("9"), times=1)
+    )
+    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node="exit1"), fake)
+    assert not failed, result
+    assert fake.changes() == [["set", "--exit-node=100.64.0.9"]]
+
+
+def with_exit_peer_not_offering():
+    status = json.loads(with_exit_peer())
+    status["Peer"]["nodekey:exit1"]["ExitNodeOption"] = False
+    return json.dumps(status)
+
+
+def test_a_peer_whose_exit_node_is_not_offered_yet_is_waited_for_then_refused(binary, tmp_path, monkeypatch):
+    """Visible but not (yet) offering: its approval or this node's autogroup:internet grant is still on its way."""
+    monkeypatch.setattr(tailscale_up.time, "sleep", lambda seconds: None)
+    fake = (
+        FakeTailscale()
+        .on(["status", "--json"], out=with_exit_peer_not_offering(), times=2)
+        .on(["debug", "prefs"], fixture="prefs_running", times=2)
+        .on(["status", "--json"], out=with_exit_peer(), times=2)
+        .on(["debug", "prefs"], fixture="prefs_running", times=1)
+        .on(["set", "--exit-node=100.64.0.9"])
+        .on(["debug", "prefs"], out=prefs_using("9"), times=1)
+    )
+    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node="exit1"), fake)
+    assert not failed, result
+    assert fake.changes() == [["set", "--exit-node=100.64.0.9"]]
+
+    monkeypatch.setattr(tailscale_up, "EXIT_NODE_WAIT", 0)
+    never = (
+        FakeTailscale()
+        .on(["status", "--json"], out=with_exit_peer_not_offering())
+        .on(["debug", "prefs"], fixture="prefs_running")
+    )
+    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node="exit1"), never)
+    assert failed and "the peer 'exit1' (100.64.0.9) offers this node no exit node" in result["msg"]
+    assert never.changes() == []
+
+
+def test_an_exit_node_no_peer_has_fails_naming_it(binary, tmp_path, monkeypatch):
+    monkeypatch.setattr(tailscale_up, "EXIT_NODE_WAIT", 0)
     fake = (
         FakeTailscale().on(["status", "--json"], out=with_exit_peer()).on(["debug", "prefs"], fixture="prefs_running")
     )
