@@ -6,17 +6,33 @@ import pytest
 import yaml
 
 ROLES = Path(__file__).resolve().parents[3] / "roles"
-ROLE_NAMES = sorted(p.name for p in ROLES.iterdir() if (p / "meta" / "argument_specs.yml").exists())
+ALL_ROLES = sorted(p.name for p in ROLES.iterdir() if (p / "meta" / "argument_specs.yml").exists())
+
+
+def specs(role: str) -> dict:
+    return yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))["argument_specs"]
+
+
+# Roles with a main entry point and defaults; the internal _common has only tasks_from entry points.
+ROLE_NAMES = [role for role in ALL_ROLES if "main" in specs(role)]
 
 
 def load(role: str) -> tuple[dict, dict]:
     defaults = yaml.safe_load((ROLES / role / "defaults" / "main.yml").read_text(encoding="utf-8")) or {}
-    specs = yaml.safe_load((ROLES / role / "meta" / "argument_specs.yml").read_text(encoding="utf-8"))
-    return defaults, specs["argument_specs"]["main"]["options"]
+    return defaults, specs(role)["main"]["options"]
 
 
 def test_there_are_roles_to_check():
-    assert "wireguard" in ROLE_NAMES
+    assert "wireguard" in ROLE_NAMES and "_common" in ALL_ROLES
+
+
+def test_the_internal_role_has_an_entry_point_per_task_file_and_prefixed_parameters():
+    entries = specs("_common")
+    files = sorted(p.stem for p in (ROLES / "_common" / "tasks").glob("*.yml"))
+    assert sorted(entries) == files, "roles/_common: one argument_specs entry point per tasks_from file"
+    for entry, spec in entries.items():
+        wrong = sorted(name for name in spec.get("options", {}) if not name.startswith("_common_"))
+        assert not wrong, f"roles/_common: {entry}: parameters must start with _common_: {wrong}"
 
 
 @pytest.mark.parametrize("role", ROLE_NAMES)
