@@ -265,7 +265,12 @@ def _node_grants(
         if _true(node.get("tailscale_exit_node")) and tags[name]:
             exit_approvers += [t for t in tags[name] if t not in exit_approvers]
     routes = sorted(
-        {str(r) for node in present.values() for r in (node.get("tailscale_advertise_routes") or []) if isinstance(r, str)}
+        {
+            str(r)
+            for node in present.values()
+            for r in (node.get("tailscale_advertise_routes") or [])
+            if isinstance(r, str)
+        }
     )
     grants: dict[tuple[str, ...], list[str]] = {}
     for name, node in present.items():

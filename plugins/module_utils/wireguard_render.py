@@ -119,7 +119,7 @@ def diagram(
     out += [f"  {ids[a]} -- {ids[b]}{' [style=bold]' if routes else ''};" for a, b, routes in drawn]
     for index, (h, subnet) in enumerate(subnets):
         out.append(f'  s{index} [label="{subnet}", shape=note, fillcolor="#e8f5e2"];')
-        out.append(f"  {ids[h]} -- s{index} [style=dashed, color=\"#6a9a5b\"];")
+        out.append(f'  {ids[h]} -- s{index} [style=dashed, color="#6a9a5b"];')
     return "\n".join(out) + "\n}\n"
 
 

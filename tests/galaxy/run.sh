@@ -67,7 +67,10 @@ EOF
 rc=0
 (cd "$tmp/import" && GALAXY_IMPORTER_CONFIG=$tmp/galaxy-importer.cfg python -m galaxy_importer.main "$tarball") \
   >"$tmp/importer.log" 2>&1 || rc=$?
-flagged=$(grep -E '^(WARNING|ERROR|CRITICAL)\b' "$tmp/importer.log" || true)
+# One known warning is accepted: the internal role's name starts with an underscore (roles/_common, as
+# prometheus.prometheus's _common, which Galaxy imports with the same warning). Nothing else passes.
+flagged=$(grep -E '^(WARNING|ERROR|CRITICAL)\b' "$tmp/importer.log" \
+  | grep -vxF 'WARNING: roles/_common:1: role-name: Role name _common does not match ``^[a-z][a-z0-9_]*$`` pattern. (warning)' || true)
 if [[ $rc -ne 0 || -n $flagged ]]; then
   if [[ -n $flagged ]]; then printf '%s\n' "$flagged"; else tail -n 30 "$tmp/importer.log"; fi
   fail "galaxy-importer: exit $rc, $(printf '%s' "$flagged" | grep -c . || true) ERROR/WARNING line(s)"

@@ -35,7 +35,9 @@ def test_planner_errors_become_filter_errors():
 
 def test_ruleset_and_management_check():
     tunnels = filters.firewall_tunnels(GROUPS, HOSTVARS, ["wireguard"])
-    rules = filters.firewall_ruleset("gw", GROUPS, tunnels, {"ssh_sources": ["10.0.0.0/8"], "uplink_interfaces": ["eth0"]})
+    rules = filters.firewall_ruleset(
+        "gw", GROUPS, tunnels, {"ssh_sources": ["10.0.0.0/8"], "uplink_interfaces": ["eth0"]}
+    )
     assert rules["forward"]["tunnel_to_any"] == ["wg0"]
     assert filters.firewall_management_check(rules, "22", "10.0.0.1") == []
     assert filters.firewall_management_check(rules, "22", "") == []

@@ -82,7 +82,7 @@ def hub_spoke(spokes, **extra):
 def test_graphviz_marks_hubs_exit_nodes_and_routed_subnets():
     p = hub_spoke(["gw", "laptop"], gw={"wireguard_routed_subnets": ["192.168.7.0/24"]})
     text = render.diagram(render.LazyPlan(p), "graphviz", render.roles_of(p.hosts))
-    (hub,) = re.findall(r"^  n\d+ \[label=\"hub\\n10\.9\.0\.\d+/24\\nhub\", shape=doubleoctagon.*$", text, re.M)
+    assert len(re.findall(r"^  n\d+ \[label=\"hub\\n10\.9\.0\.\d+/24\\nhub\", shape=doubleoctagon.*$", text, re.M)) == 1
     assert 'label="192.168.7.0/24", shape=note' in text
     # the subnet hangs off its router with a dashed edge; both links to the hub are bold (it routes the network)
     gw = re.search(r"^  (n\d+) \[label=\"gw\\n", text, re.M).group(1)
