@@ -20,9 +20,9 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state, wireguard_render
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_extract import extract_inventory
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_fleet import plan_fleet, write_slices
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "group": {"type": "str", "default": "wireguard"},

@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgops.fleet.plugins.filter.wireguard import wireguard_inventory
 from ansible_collections.wgops.fleet.plugins.module_utils import firewall_rules
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 
 def firewall_tunnels(

@@ -10,7 +10,7 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config, headscale_derpmap, headscale_policy
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 
 def headscale_config_filter(settings: Mapping[str, Any], host: str) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys, wireguard_render
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_extract import extract_inventory
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_plan import build, plan_document
 
 

@@ -7,7 +7,8 @@ dict the role renders with `to_nice_yaml`, holding only keys the target Headscal
 0.29; the upgrade walks through them with the same inputs). Every problem is collected and raised
 together in one PlanError, each naming the host and the role variable. The rules and the removed-keys
 table are documented in docs/headscale.md; where a rule reproduces Headscale's own check the source is
-hscontrol/types/config.go of the version named. Pure Python.
+hscontrol/types/config.go of the version named. Which keys each version reads and the removed ones live in
+headscale_keys, the value parsers in headscale_values, the problem machinery in problems. Pure Python.
 """
 
 from __future__ import annotations
@@ -17,11 +18,19 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
-from .wireguard_inventory import PlanError, Problem
+from .headscale_keys import RemovedKey, known_keys, removed_keys
+from .headscale_values import (
+    go_duration_ns,
+    is_dns_name,
+    minor_of,
+    prometheus_duration_ms,
+    real_address_problem,
+    split_host_port,
+    version_tuple,
+)
+from .problems import PlanError, Problem
 
 SUPPORTED_MINORS = (26, 27, 28, 29)
 PREFIX = "headscale_"
@@ -131,140 +140,8 @@ POSTGRES_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "veri
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")  # tsaddr.CGNATRange
 TAILSCALE_ULA = ipaddress.ip_network("fd7a:115c:a1e0::/48")  # tsaddr.TailscaleULARange
-DOCUMENTATION_NETS = tuple(
-    ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
-)
+_SERVICE_PORT = re.compile(r"^[a-z][a-z0-9-]*$")  # a named port (net.LookupPort)
 MIN_INACTIVITY_TIMEOUT_NS = 65 * 10**9  # config.go: the 60 s keepalive plus a few seconds, exclusive
-
-# -- which keys each version reads ------------------------------------------------------------------
-# Leaf keys read through viper (hscontrol and cmd: every viper.Get*/IsSet/SetDefault), per minor. A leaf
-# may hold a mapping (dns.nameservers.split, oidc.extra_params): overrides are not checked below leaves.
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_KEYS_026 = _words(
-    """
-    server_url listen_addr metrics_listen_addr grpc_listen_addr grpc_allow_insecure disable_check_updates
-    noise.private_key_path prefixes.v4 prefixes.v6 prefixes.allocation
-    derp.server.enabled derp.server.region_id derp.server.region_code derp.server.region_name
-    derp.server.private_key_path derp.server.stun_listen_addr derp.server.stun.enabled
-    derp.server.automatically_add_embedded_derp_region derp.server.ipv4 derp.server.ipv6
-    derp.urls derp.paths derp.auto_update_enabled derp.update_frequency
-    database.type database.debug database.gorm.prepare_stmt database.gorm.parameterized_queries
-    database.gorm.skip_err_record_not_found database.gorm.slow_threshold
-    database.sqlite.path database.sqlite.write_ahead_log database.sqlite.wal_autocheckpoint
-    database.postgres.host database.postgres.port database.postgres.name database.postgres.user
-    database.postgres.pass database.postgres.ssl database.postgres.max_open_conns
-    database.postgres.max_idle_conns database.postgres.conn_max_idle_time_secs
-    acme_url acme_email tls_letsencrypt_hostname tls_letsencrypt_cache_dir tls_letsencrypt_challenge_type
-    tls_letsencrypt_listen tls_cert_path tls_key_path log.level log.format policy.mode policy.path
-    dns.magic_dns dns.base_domain dns.override_local_dns dns.nameservers.global dns.nameservers.split
-    dns.search_domains dns.extra_records dns.extra_records_path unix_socket unix_socket_permission
-    oidc.enabled oidc.only_start_if_oidc_is_available oidc.issuer oidc.client_id oidc.client_secret
-    oidc.client_secret_path oidc.scope oidc.extra_params oidc.allowed_domains oidc.allowed_users
-    oidc.allowed_groups oidc.use_expiry_from_token oidc.pkce.enabled oidc.pkce.method oidc.expiry
-    logtail.enabled randomize_client_port ephemeral_node_inactivity_timeout
-    cli.address cli.api_key cli.timeout cli.insecure
-    tuning.notifier_send_timeout tuning.batch_change_delay tuning.node_mapsession_buffered_chan_size
-    """
-)
-_KEYS_ADDED = {
-    27: {"derp.server.verify_clients", "tuning.batcher_workers", "tuning.register_cache_cleanup"}
-    | {"tuning.register_cache_expiration"},
-    28: {"oidc.email_verified_required", "taildrop.enabled", "tuning.node_store_batch_size"}
-    | {"tuning.node_store_batch_timeout"},
-    29: {"auto_update.enabled", "trusted_proxies", "node.expiry", "node.ephemeral.inactivity_timeout"}
-    | {"node.routes.ha.probe_interval", "node.routes.ha.probe_timeout", "tuning.register_cache_max_entries"},
-}
-# 0.29 still reads ephemeral_node_inactivity_timeout (with a deprecation warning): REMOVED_KEYS refuses it.
-_KEYS_DROPPED = {29: {"oidc.expiry", "randomize_client_port", "tuning.register_cache_cleanup"}}
-
-
-def known_keys(version: str) -> frozenset[str]:
-    """Every leaf key (dotted) Headscale `version` reads from its config file."""
-    minor = _minor(version)
-    keys = set(_KEYS_026)
-    for step in range(27, minor + 1):
-        keys |= _KEYS_ADDED.get(step, set())
-        keys -= _KEYS_DROPPED.get(step, set())
-    return frozenset(keys)
-
-
-# -- removed and renamed keys -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemovedKey:
-    key: str
-    version: str  # the Headscale release that removed or renamed it
-    renamed_to: str  # the config key that replaced it ("" when nothing did)
-    hint: str  # what to do instead
-
-
-REMOVED_KEYS: tuple[RemovedKey, ...] = (
-    RemovedKey(
-        "ip_prefix", "0.17.0", "prefixes.v4 and prefixes.v6", "set headscale_prefixes_v4 / headscale_prefixes_v6"
-    ),
-    RemovedKey("log_level", "0.17.0", "log.level", "set headscale_log_level"),
-    RemovedKey(
-        "ip_prefixes", "0.23.0", "prefixes.v4 and prefixes.v6", "set headscale_prefixes_v4 / headscale_prefixes_v6"
-    ),
-    RemovedKey(
-        "private_key_path", "0.23.0", "", "the pre-Noise machine key is gone; noise.private_key_path is the role's"
-    ),
-    RemovedKey("node_update_check_interval", "0.23.0", "", "nodes are updated as changes happen; drop it"),
-    RemovedKey("db_type", "0.23.0", "database.type", "set headscale_database_type"),
-    RemovedKey("db_path", "0.23.0", "database.sqlite.path", "set headscale_sqlite_path"),
-    RemovedKey("db_host", "0.23.0", "database.postgres.host", "set headscale_postgres_host"),
-    RemovedKey("db_port", "0.23.0", "database.postgres.port", "set headscale_postgres_port"),
-    RemovedKey("db_name", "0.23.0", "database.postgres.name", "set headscale_postgres_name"),
-    RemovedKey("db_user", "0.23.0", "database.postgres.user", "set headscale_postgres_user"),
-    RemovedKey("db_pass", "0.23.0", "database.postgres.pass", "set headscale_postgres_password"),
-    RemovedKey("db_ssl", "0.23.0", "database.postgres.ssl", "set headscale_postgres_ssl"),
-    RemovedKey("acl_policy_path", "0.23.0", "policy.path", "set headscale_policy (the role writes the file)"),
-    RemovedKey("dns_config", "0.23.0", "dns", "set the headscale_dns_* variables"),
-    RemovedKey("dns_config.magic_dns", "0.23.0", "dns.magic_dns", "set headscale_dns_magic_dns"),
-    RemovedKey("dns_config.base_domain", "0.23.0", "dns.base_domain", "set headscale_dns_base_domain"),
-    RemovedKey(
-        "dns_config.override_local_dns", "0.23.0", "dns.override_local_dns", "set headscale_dns_override_local_dns"
-    ),
-    RemovedKey("dns_config.nameservers", "0.23.0", "dns.nameservers.global", "set headscale_dns_nameservers_global"),
-    RemovedKey(
-        "dns_config.restricted_nameservers", "0.23.0", "dns.nameservers.split", "set headscale_dns_nameservers_split"
-    ),
-    RemovedKey("dns_config.domains", "0.23.0", "dns.search_domains", "set headscale_dns_search_domains"),
-    RemovedKey("dns_config.extra_records", "0.23.0", "dns.extra_records", "set headscale_dns_extra_records"),
-    RemovedKey(
-        "dns_config.use_username_in_magic_dns", "0.24.0", "", "MagicDNS names no longer contain user names; drop it"
-    ),
-    RemovedKey("dns.use_username_in_magic_dns", "0.24.0", "", "MagicDNS names no longer contain user names; drop it"),
-    RemovedKey("oidc.strip_email_domain", "0.26.0", "", "users are matched on the OIDC subject; drop it"),
-    RemovedKey("oidc.map_legacy_users", "0.26.0", "", "the legacy user migration is gone; drop it"),
-    RemovedKey("oidc.expiry", "0.29.0", "node.expiry", "set headscale_node_expiry (it applies to every node)"),
-    RemovedKey(
-        "randomize_client_port",
-        "0.29.0",
-        "",
-        'put "randomizeClientPort": true at the top level of headscale_policy, or grant '
-        '"https://tailscale.com/cap/randomize-client-port" to some nodes in its "nodeAttrs"',
-    ),
-    RemovedKey(
-        "ephemeral_node_inactivity_timeout",
-        "0.29.0",
-        "node.ephemeral.inactivity_timeout",
-        "set headscale_ephemeral_inactivity_timeout",
-    ),
-)
-
-
-def removed_keys(version: str) -> dict[str, RemovedKey]:
-    """The keys Headscale `version` no longer reads (removed, or renamed in or before that version)."""
-    target = version_tuple(version)
-    return {entry.key: entry for entry in REMOVED_KEYS if version_tuple(entry.version) <= target}
-
 
 # Config keys built from role variables: overriding them would bypass the validation, so it is refused.
 MANAGED_KEYS: dict[str, str] = {
@@ -328,128 +205,7 @@ class HeadscaleConfigError(PlanError):
     """The Headscale settings cannot be turned into a config; `problems` lists every reason found."""
 
     def __init__(self, problems: Sequence[Problem], subject: str = "the Headscale settings") -> None:
-        super().__init__(problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        self.args = (f"{subject}: {len(self.problems)} problem(s):\n{lines}",)
-
-
-# -- small parsers, shared with headscale_derpmap ---------------------------------------------------
-
-_GO_UNIT = r"(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h)"  # time.ParseDuration's units (micro: u, micro sign, mu)
-_GO_DURATION = re.compile(r"^[-+]?(?:0|(?:(?:\d+(?:\.\d*)?|\.\d+)" + _GO_UNIT + r")+)$")
-_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(" + _GO_UNIT[3:-1] + r")")
-_GO_UNITS = {
-    "ns": 1,
-    "us": 10**3,
-    "\u00b5s": 10**3,
-    "\u03bcs": 10**3,
-    "ms": 10**6,
-    "s": 10**9,
-    "m": 60 * 10**9,
-    "h": 3600 * 10**9,
-}
-# model.ParseDuration's units in milliseconds, biggest first (the order they must appear in)
-_PROM_UNITS = {"y": 365 * 86400 * 10**3, "w": 7 * 86400 * 10**3, "d": 86400 * 10**3, "h": 3600 * 10**3}
-_PROM_UNITS.update({"m": 60 * 10**3, "s": 10**3, "ms": 1})
-_PROM_PART = re.compile(r"(\d+)([a-z]+)")
-_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
-_SERVICE_PORT = re.compile(r"^[a-z][a-z0-9-]*$")
-
-
-def go_duration_ns(text: str) -> int:
-    """time.ParseDuration: nanoseconds, or ValueError. Units are required except for a bare 0."""
-    if not isinstance(text, str) or not _GO_DURATION.match(text):
-        raise ValueError(f"{text!r} is not a Go duration (a number and a unit: 90s, 30m, 1h30m; units ns us ms s m h)")
-    sign = -1 if text.startswith("-") else 1
-    total = sum(Fraction(value) * _GO_UNITS[unit] for value, unit in _GO_PART.findall(text))
-    if total > 2**63 - 1:
-        raise ValueError(f"{text!r} is out of range (at most about 290 years)")
-    return sign * int(total)
-
-
-def prometheus_duration_ms(text: str) -> int:
-    """model.ParseDuration (Headscale's node.expiry): milliseconds, or ValueError. Units y w d h m s ms,
-    each at most once, biggest first; "0" alone needs no unit."""
-    if text == "0":
-        return 0
-    problem = ValueError(f"{text!r} is not a duration like 180d, 90d12h, 1y or 0 (units y w d h m s ms, biggest first)")
-    if not isinstance(text, str) or not text or not re.fullmatch(r"(?:\d+[a-z]+)+", text):
-        raise problem
-    order = list(_PROM_UNITS)
-    multipliers = _PROM_UNITS
-    last = -1
-    total = 0
-    for value, unit in _PROM_PART.findall(text):
-        if unit not in multipliers or order.index(unit) <= last:
-            raise problem
-        last = order.index(unit)
-        total += int(value) * multipliers[unit]
-    if total * 10**6 > 2**63 - 1:
-        raise ValueError(f"{text!r} is out of range (at most about 290 years)")
-    return total
-
-
-def is_dns_name(name: Any) -> bool:
-    if not isinstance(name, str) or not name or len(name) > 253 or name.endswith("."):
-        return False
-    try:
-        ipaddress.ip_address(name)
-        return False
-    except ValueError:
-        pass
-    return all(_DNS_LABEL.match(label) for label in name.split("."))
-
-
-def real_address_problem(value: Any, family: int) -> str | None:
-    """Why `value` is not a routable IPv4 (family 4) or IPv6 (6) address clients can be sent to, or None.
-    Private addresses are fine (labs, LANs); documentation, loopback and the like are not."""
-    name = "IPv4" if family == 4 else "IPv6"
-    try:
-        address = ipaddress.ip_address(value) if isinstance(value, str) else None
-    except ValueError:
-        address = None
-    if address is None or address.version != family:
-        return f"{value!r} is not an {name} address"
-    if any(address in net for net in DOCUMENTATION_NETS):
-        return f"{value} is a documentation address (RFC 5737/3849; Headscale's example config ships it)"
-    for attribute, what in (
-        ("is_unspecified", "unspecified"),
-        ("is_loopback", "a loopback address"),
-        ("is_multicast", "a multicast address"),
-        ("is_link_local", "a link-local address"),
-    ):
-        if getattr(address, attribute):
-            return f"{value} is {what}"
-    if family == 4 and (address.is_reserved or address == ipaddress.ip_address("255.255.255.255")):
-        return f"{value} is a reserved address"
-    if family == 6 and address.ipv4_mapped is not None:
-        return f"{value} is an IPv4-mapped address; give the IPv4 address in the IPv4 variable"
-    return None
-
-
-def split_host_port(address: str) -> tuple[str, str]:
-    """net.SplitHostPort: ('', '443') for ':443', ('::1', '80') for '[::1]:80'; ValueError otherwise."""
-    if address.startswith("["):
-        end = address.find("]")
-        if end < 0 or address[end + 1 : end + 2] != ":":
-            raise ValueError(f"{address!r} is not HOST:PORT ([IPv6]:PORT for IPv6)")
-        host, port = address[1:end], address[end + 2 :]
-    else:
-        host, sep, port = address.rpartition(":")
-        if not sep or ":" in host:
-            raise ValueError(f"{address!r} is not HOST:PORT ([IPv6]:PORT for IPv6)")
-    return host, port
-
-
-def _minor(version: str) -> int:
-    return version_tuple(version)[1]
-
-
-def version_tuple(version: str) -> tuple[int, int, int]:
-    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?", str(version).strip())
-    if not match:
-        raise ValueError(f"{version!r} is not a version like 0.29.3")
-    return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+        super().__init__(problems, subject)
 
 
 # -- the builder ------------------------------------------------------------------------------------
@@ -579,7 +335,7 @@ class _Builder:
     def version(self) -> int:
         value = str(self.s["version"])
         try:
-            minor = _minor(value)
+            minor = minor_of(value)
             if version_tuple(value)[0] != 0 or minor not in SUPPORTED_MINORS:
                 raise ValueError
         except ValueError:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .headscale_config import HeadscaleConfigError, is_dns_name, real_address_problem
-from .wireguard_inventory import Problem
+from .headscale_config import HeadscaleConfigError
+from .headscale_values import is_dns_name, real_address_problem
+from .problems import Problem
 
 # relay dict field -> the (future) derp role's variable the problems name
 VARIABLES = {

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .headscale_config import HeadscaleConfigError
-from .wireguard_inventory import Problem
+from .problems import Problem
 
 VARIABLE = "headscale_policy_acls"
 RULE_FIELDS = ("src", "dst", "ports", "proto")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import fleet_state
-from .wireguard_inventory import PlanError, Problem
+from .problems import PlanError, Problem
 from .wireguard_plan import HostPlan, Planner, build
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .problems import PlanError, Problem
 from .wireguard_addressing import (
     HOSTNAME,
     Allocator,
@@ -136,25 +137,6 @@ _ONE_LINE = re.compile(r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
 _FWMARK = re.compile(r"0[xX][0-9a-fA-F]{1,8}|[0-9]{1,10}")
-
-
-@dataclass(frozen=True)
-class Problem:
-    host: str
-    variable: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"host {self.host}: {self.variable}: {self.message}"
-
-
-class PlanError(ValueError):
-    """The inventory cannot be planned. `problems` lists every reason found, not only the first."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"the WireGuard inventory has {len(self.problems)} problem(s):\n{lines}")
 
 
 @dataclass

@@ -24,7 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from .wireguard_inventory import HostSpec, Network, PlanError, Problem, attribute_unmanaged, load_network
+from .problems import PlanError, Problem
+from .wireguard_inventory import HostSpec, Network, attribute_unmanaged, load_network
 
 DEFAULT_ROUTES = ("0.0.0.0/0", "::/0")
 

@@ -39,7 +39,9 @@ from cryptography.x509.oid import NameOID
 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config as hc
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_derpmap as dm
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils import headscale_keys as hk
+from ansible_collections.wgops.fleet.plugins.module_utils import headscale_values as hv
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 REPO = Path(__file__).resolve().parents[3]
 GO_BINARIES = REPO / "tests" / "testbed" / "go-binaries.sh"
@@ -63,7 +65,7 @@ def built_versions() -> list[str]:
         return []
     return sorted(
         (p.name for p in HEADSCALE_CACHE.iterdir() if os.access(p / "headscale", os.X_OK)),
-        key=hc.version_tuple,
+        key=hv.version_tuple,
     )
 
 
@@ -332,7 +334,7 @@ VALUES = {
 
 
 def expected_reaction(key: str, version: str) -> str:
-    minor = hc.version_tuple(version)[1]
+    minor = hv.version_tuple(version)[1]
     if key in FATAL or (minor >= 29 and key in FATAL_SINCE_029):
         return "fatal"
     if key in WARN or (minor >= 29 and key in WARN_SINCE_029):
@@ -351,7 +353,7 @@ def with_key(config: dict, key: str, value) -> dict:
 
 
 def leaf_entries(version: str) -> list[str]:
-    removed = hc.removed_keys(version)
+    removed = hk.removed_keys(version)
     return [key for key in removed if not any(other.startswith(key + ".") for other in removed)]
 
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.wgops.fleet.plugins.module_utils import firewall_rules as fr
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 NET = "10.99.0.0/24"
 NET6 = "fd99::/64"

@@ -13,7 +13,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config as hc
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils import headscale_keys as hk
+from ansible_collections.wgops.fleet.plugins.module_utils import headscale_values as hv
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 ROLE_DEFAULTS = Path(__file__).resolve().parents[4] / "roles" / "headscale" / "defaults" / "main.yml"
 HOST = "hs1"
@@ -81,7 +83,7 @@ def test_the_defaults_build_and_round_trip_through_to_nice_yaml():
 @pytest.mark.parametrize("version", VERSIONS)
 def test_every_emitted_key_is_one_the_version_reads(version):
     config = build(version=version, derp_server_enabled=True, derp_server_ipv4="192.168.1.10")
-    unknown = sorted(set(leaves(config)) - hc.known_keys(version))
+    unknown = sorted(set(leaves(config)) - hk.known_keys(version))
     assert not unknown, unknown
 
 
@@ -92,7 +94,7 @@ def test_postgres_and_extra_records_keys_are_known_too(version):
         database_type="postgres",
         dns_extra_records=[{"name": "a.tailnet.internal", "type": "A", "value": "100.64.0.5"}],
     )
-    assert not set(leaves(config)) - hc.known_keys(version)
+    assert not set(leaves(config)) - hk.known_keys(version)
 
 
 def test_keys_follow_the_version():
@@ -639,20 +641,20 @@ def test_the_inactivity_timeout_is_a_go_duration(timeout):
     ],
 )
 def test_go_durations(text, nanoseconds):
-    assert hc.go_duration_ns(text) == nanoseconds
+    assert hv.go_duration_ns(text) == nanoseconds
 
 
 @pytest.mark.parametrize("text", ["", "1", "h", "1.h.", ".s", "1hm", "1 h", "+", "3000000h"])
 def test_not_go_durations(text):
     with pytest.raises(ValueError):
-        hc.go_duration_ns(text)
+        hv.go_duration_ns(text)
 
 
 @given(st.lists(st.tuples(st.integers(0, 10**4), st.sampled_from(["ns", "us", "ms", "s", "m", "h"])), min_size=1))
 def test_generated_go_durations_parse_to_their_sum(parts):
     units = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
     text = "".join(f"{value}{unit}" for value, unit in parts)
-    assert hc.go_duration_ns(text) == sum(value * units[unit] for value, unit in parts)
+    assert hv.go_duration_ns(text) == sum(value * units[unit] for value, unit in parts)
 
 
 @pytest.mark.parametrize("expiry", ["0", 0, "180d", "1y", "2w3d", "90d12h30m", "1500ms"])
@@ -706,7 +708,7 @@ def test_overrides_are_merged_last():
     assert config["derp"]["server"]["region_id"] == 999
 
 
-@pytest.mark.parametrize("entry", hc.REMOVED_KEYS, ids=lambda entry: entry.key)
+@pytest.mark.parametrize("entry", hk.REMOVED_KEYS, ids=lambda entry: entry.key)
 def test_every_removed_key_is_refused_with_its_replacement(entry):
     override: dict = {}
     node = override
@@ -749,16 +751,16 @@ def test_keys_removed_later_are_fine_on_older_versions():
 
 
 def test_removed_keys_by_version():
-    assert "oidc.expiry" not in hc.removed_keys("0.28.0")
-    assert hc.removed_keys("0.29.3")["oidc.expiry"].renamed_to == "node.expiry"
-    assert hc.removed_keys("0.26.1")["oidc.strip_email_domain"].version == "0.26.0"
-    assert "oidc.strip_email_domain" not in hc.removed_keys("0.25.1")
-    assert set(hc.removed_keys("0.29.3")) == {entry.key for entry in hc.REMOVED_KEYS}
+    assert "oidc.expiry" not in hk.removed_keys("0.28.0")
+    assert hk.removed_keys("0.29.3")["oidc.expiry"].renamed_to == "node.expiry"
+    assert hk.removed_keys("0.26.1")["oidc.strip_email_domain"].version == "0.26.0"
+    assert "oidc.strip_email_domain" not in hk.removed_keys("0.25.1")
+    assert set(hk.removed_keys("0.29.3")) == {entry.key for entry in hk.REMOVED_KEYS}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_removed_keys_are_not_known_keys(version):
-    assert not set(hc.removed_keys(version)) & hc.known_keys(version) - {"ephemeral_node_inactivity_timeout"}
+    assert not set(hk.removed_keys(version)) & hk.known_keys(version) - {"ephemeral_node_inactivity_timeout"}
 
 
 def test_unknown_override_keys_are_refused_with_a_suggestion():

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_derpmap as dm
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 HS = "hs1"
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_policy as hp
 from ansible_collections.wgops.fleet.plugins.module_utils.headscale_config import HeadscaleConfigError
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 HOST = "hs1"
 GROUPS = {

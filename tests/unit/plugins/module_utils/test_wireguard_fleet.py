@@ -12,8 +12,8 @@ import pytest
 from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys as keys
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_plan as plan
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_fleet import plan_fleet, write_slices
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
 
 PUBLIC = {name: keys.public_key(keys.encode_key(bytes([i + 1]) * 32)) for i, name in enumerate("abcde")}
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_inventory as inventory_mod
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys as keys
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_plan as plan
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_inventory import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
 NET = "10.99.0.0/24"
 NET6 = "fd00:99::/64"
