@@ -415,36 +415,28 @@ def test_the_exit_node_in_use_by_id_is_unchanged(binary, tmp_path):
     assert fake.changes() == [["set", "--exit-node="]]
 
 
-def test_an_exit_node_that_appears_a_moment_later_is_waited_for(binary, tmp_path, monkeypatch):
-    """Headscale changes made earlier in the run (tags, approvals, policy) reach the node's peer list late."""
-    monkeypatch.setattr(tailscale_up.time, "sleep", lambda seconds: None)
-    fake = (
-        FakeTailscale()
-        .on(["status", "--json"], fixture="status_running", times=3)
-        .on(["debug", "prefs"], fixture="prefs_running", times=3)
-        .on(["status", "--json"], out=with_exit_peer(), times=2)
-        .on(["debug", "prefs"], fixture="prefs_running", times=1)
-        .on(["set", "--exit-node=100.64.0.9"])
-        .on(["debug", "prefs"], out=prefs_using("9"), times=1)
-    )
-    result, failed = run_module(tailscale_up.main, args(binary, tmp_path, exit_node="exit1"), fake)
-    assert not failed, result
-    assert fake.changes() == [["set", "--exit-node=100.64.0.9"]]
-
-
 def with_exit_peer_not_offering():
     status = json.loads(with_exit_peer())
     status["Peer"]["nodekey:exit1"]["ExitNodeOption"] = False
     return json.dumps(status)
 
 
-def test_a_peer_whose_exit_node_is_not_offered_yet_is_waited_for_then_refused(binary, tmp_path, monkeypatch):
-    """Visible but not (yet) offering: its approval or this node's autogroup:internet grant is still on its way."""
+@pytest.mark.parametrize(
+    ("before", "reads"),
+    [
+        # not among the peers yet: Headscale changes made earlier in the run (tags, approvals, policy) arrive late
+        ({"fixture": "status_running"}, 3),
+        # visible but not offering yet: its approval or this node's autogroup:internet grant is on its way
+        ({"out": None}, 2),
+    ],
+)
+def test_an_exit_node_that_is_offered_a_moment_later_is_waited_for(binary, tmp_path, monkeypatch, before, reads):
     monkeypatch.setattr(tailscale_up.time, "sleep", lambda seconds: None)
+    before = before if before.get("fixture") else {"out": with_exit_peer_not_offering()}
     fake = (
         FakeTailscale()
-        .on(["status", "--json"], out=with_exit_peer_not_offering(), times=2)
-        .on(["debug", "prefs"], fixture="prefs_running", times=2)
+        .on(["status", "--json"], **before, times=reads)
+        .on(["debug", "prefs"], fixture="prefs_running", times=reads)
         .on(["status", "--json"], out=with_exit_peer(), times=2)
         .on(["debug", "prefs"], fixture="prefs_running", times=1)
         .on(["set", "--exit-node=100.64.0.9"])
@@ -454,6 +446,8 @@ def test_a_peer_whose_exit_node_is_not_offered_yet_is_waited_for_then_refused(bi
     assert not failed, result
     assert fake.changes() == [["set", "--exit-node=100.64.0.9"]]
 
+
+def test_a_peer_that_never_offers_its_exit_node_is_refused(binary, tmp_path, monkeypatch):
     monkeypatch.setattr(tailscale_up, "EXIT_NODE_WAIT", 0)
     never = (
         FakeTailscale()
