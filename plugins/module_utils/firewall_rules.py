@@ -86,8 +86,9 @@ def tunnels(inventory: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
     all_routed = [(name, subnet) for name in planner.names for subnet in network.hosts[name].routed]
     clients_of: dict[str, set[str]] = {}
     for other in planner.names:
-        if network.hosts[other].via_exit:
-            clients_of.setdefault(network.hosts[other].via_exit, set()).add(other)
+        exit_node = network.hosts[other].via_exit
+        if exit_node:
+            clients_of.setdefault(exit_node, set()).add(other)
     result: dict[str, dict[str, Any]] = {}
     for name in planner.names:
         spec = network.hosts[name]

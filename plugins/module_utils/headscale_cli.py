@@ -28,12 +28,14 @@ here, so the modules stay thin. Supported: Headscale 0.26 and newer. What differ
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import json
 import os
 import re
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 # The CLI hides its log with -o json but re-enables it when it loads the CLI configuration, and with
@@ -657,6 +659,36 @@ class HeadscaleCLI:
     def user(self, name: str | None = None, user_id: int | None = None) -> dict[str, Any] | None:
         return find_user(self.users(), name=name, user_id=user_id)
 
+    def user_create(
+        self, name: str, display_name: str | None = None, email: str | None = None
+    ) -> dict[str, Any] | None:
+        """``users create``: the new user as the CLI printed it (normalised), None when it printed none."""
+        args = ["users", "create", name]
+        if display_name:
+            args += ["--display-name", display_name]
+        if email:
+            args += ["--email", email]
+        created = self.run(args, f"create the Headscale user {name!r}")
+        return normalize_user(created) if isinstance(created, dict) else None
+
+    def user_destroy(self, user: dict[str, Any]) -> None:
+        """``users destroy``; a user who still owns nodes is refused naming them, and the removal is verified."""
+        label = f"the Headscale user {user['name']!r} (ID {user['id']})"
+        try:
+            self.run(["users", "destroy", "--identifier", str(user["id"]), "--force"], f"delete {label}")
+        except HeadscaleError as exc:
+            if "not empty" in str(exc) or "node(s) found" in str(exc):
+                try:
+                    owned = [node for node in self.nodes() if node.get("user_id") == user["id"]]
+                except HeadscaleError:
+                    owned = []
+                if owned:
+                    names = ", ".join(f"{node['id']} ({node['given_name']})" for node in owned)
+                    raise HeadscaleError(f"{exc}; the user still owns the nodes {names}: delete them first") from exc
+            raise
+        if self.user(user_id=user["id"]) is not None:
+            raise HeadscaleError(f"deleted {label} but it is still listed")
+
     def require_user(self, name: str) -> dict[str, Any]:
         users = self.users()
         user = find_user(users, name=name)
@@ -679,6 +711,53 @@ class HeadscaleCLI:
         self, node_id: int | None = None, name: str | None = None, node_key: str | None = None
     ) -> dict[str, Any] | None:
         return find_node(self.nodes(), node_id=node_id, name=name, node_key=node_key)
+
+    @property
+    def tags_are_sticky(self) -> bool:
+        """0.28+: a node has one tag list (what ``nodes tag`` sets is all its tags) and cannot lose every tag."""
+        return self.at_least(0, 28)
+
+    def _node_command(self, args: list[str], what: str) -> dict[str, Any]:
+        output = self.run(args, what)
+        node = normalize_node(output, self.version) if isinstance(output, dict) else None
+        if node is None:
+            raise HeadscaleError(f"cannot {what}: the headscale CLI printed no node after the change")
+        return node
+
+    def node_rename(self, node_id: int, name: str, label: str) -> dict[str, Any]:
+        return self._node_command(["nodes", "rename", "-i", str(node_id), name], f"rename {label}")
+
+    def check_node_tags(self, label: str, current: list[str], wanted: list[str]) -> None:
+        """Refuse what this version cannot do to a node's tags (0.28+: take away every tag)."""
+        if current and not wanted and self.tags_are_sticky:
+            raise HeadscaleError(
+                f"cannot remove all tags of {label} (tags {', '.join(current)}): Headscale {self.version_text} "
+                "keeps a tagged node tagged; re-register it without tags (tailscale up --advertise-tags= "
+                "--force-reauth) to make it a user's node again"
+            )
+
+    def node_tag(self, node: dict[str, Any], tags: list[str], label: str) -> dict[str, Any]:
+        """Set the node's tags (forced tags up to 0.27, its only tags from 0.28)."""
+        self.check_node_tags(label, node["forced_tags"], tags)
+        node_id = node["id"]
+        return self._node_command(
+            ["nodes", "tag", "-i", str(node_id), "-t", ",".join(tags)], f"set the tags of {label}"
+        )
+
+    def node_approve_routes(self, node_id: int, routes: list[str], label: str) -> dict[str, Any]:
+        return self._node_command(
+            ["nodes", "approve-routes", "-i", str(node_id), "-r", ",".join(routes)],
+            f"approve the routes {', '.join(routes) or '(none)'} of {label}",
+        )
+
+    def node_expire(self, node_id: int, label: str) -> dict[str, Any]:
+        return self._node_command(["nodes", "expire", "-i", str(node_id)], f"expire {label}")
+
+    def node_delete(self, node_id: int, label: str) -> None:
+        self.run(["nodes", "delete", "--identifier", str(node_id), "--force"], f"delete {label}")
+        # up to 0.27 the CLI prints success with -o json even when the deletion failed: check
+        if self.node(node_id=node_id) is not None:
+            raise HeadscaleError(f"deleted {label} but Headscale still lists it")
 
     # -- pre-auth keys -----------------------------------------------------------------------------
 
@@ -718,11 +797,90 @@ class HeadscaleCLI:
             result.append(key)
         return result
 
+    @property
+    def can_delete_preauthkeys(self) -> bool:
+        """0.28+ deletes pre-auth keys and expires them by ID; before, they can only be expired by secret."""
+        return self.at_least(0, 28)
+
+    def listed_preauthkey_secrets(self, raw_keys: list[dict[str, Any]]) -> list[str]:
+        """The full secrets in a ``preauthkeys_raw`` list (up to 0.27; later lists show prefixes only)."""
+        return [] if self.at_least(0, 28) else [raw["key"] for raw in raw_keys if raw.get("key")]
+
+    def check_preauthkey_owner(self, user: dict[str, Any] | None, tags: list[str]) -> None:
+        """Refuse a key this version cannot mint: every key needs a user before 0.28, one without tags always."""
+        if user is None and not self.at_least(0, 28):
+            raise HeadscaleError(f"user is required to mint a pre-auth key with Headscale {self.version_text}")
+        if user is None and not tags:
+            raise HeadscaleError("user is required to mint a pre-auth key without tags")
+
+    def preauthkey_create(
+        self,
+        user: dict[str, Any] | None,
+        tags: list[str],
+        expiration: str,
+        reusable: bool = False,
+        ephemeral: bool = False,
+    ) -> tuple[str, dict[str, Any]]:
+        """Mint a key for ``user`` (a listed user) and/or ``tags``: ``(secret, the key's record without it)``.
+
+        Before 0.28 every key belongs to a user; from 0.28 a tag-only key needs no user.
+        """
+        self.check_preauthkey_owner(user, tags)
+        args = ["preauthkeys", "create"]
+        if user is not None:
+            args += ["--user", str(user["id"])]
+        if reusable:
+            args.append("--reusable")
+        if ephemeral:
+            args.append("--ephemeral")
+        args += ["--expiration", expiration]
+        if tags:
+            args += ["--tags", ",".join(tags)]
+        owner = f"user {user['name']!r}" if user else f"tags {', '.join(tags)}"
+        created = self.run(args, f"mint a pre-auth key for {owner}", secret_output=True)
+        secret = created.get("key") if isinstance(created, dict) else None
+        info = normalize_preauthkey(created) if isinstance(created, dict) else None
+        if not secret or not isinstance(secret, str) or info is None:
+            raise HeadscaleError(f"minted a pre-auth key for {owner} but the CLI printed no key")
+        if info["user"] is None and user is not None:
+            info["user"], info["user_id"] = user["name"], user["id"]
+        return secret, info
+
+    def preauthkey_retire(self, raw: dict[str, Any], delete: bool, label: str) -> None:
+        """Delete (0.28+) or expire the listed key ``raw`` (as ``preauthkeys_raw`` lists it: before 0.28 it
+        is expired by its full secret, which never shows in a message)."""
+        if delete and not self.can_delete_preauthkeys:
+            raise HeadscaleError(f"cannot delete the {label}: Headscale {self.version_text} can only expire it")
+        if delete:
+            self.run(["preauthkeys", "delete", "--id", str(raw["id"])], f"delete the {label}")
+        elif self.can_delete_preauthkeys:
+            self.run(["preauthkeys", "expire", "--id", str(raw["id"])], f"expire the {label}")
+        else:
+            user_id = str((raw.get("user") or {}).get("id") or "")
+            self.run(
+                ["preauthkeys", "expire", "--user", user_id, raw["key"]],
+                f"expire the {label}",
+                secret_args=(raw["key"],),
+            )
+
     # -- API keys ----------------------------------------------------------------------------------
 
     def apikeys(self) -> list[dict[str, Any]]:
         data = self.run(["apikeys", "list"], "list the API keys")
         return [key for key in (normalize_apikey(raw) for raw in as_list(data)) if key]
+
+    def apikey_create(self, expiration: str) -> str:
+        """A new API key (the secret: only the caller sees it)."""
+        created = self.run(["apikeys", "create", "--expiration", expiration], "create an API key", secret_output=True)
+        if not isinstance(created, str) or not created:
+            raise HeadscaleError("created an API key but the CLI printed no key")
+        return created
+
+    def apikey_retire(self, key: dict[str, Any], delete: bool, what: str) -> None:
+        """Delete or expire the listed API key ``key``: by ID from 0.28, by prefix before."""
+        verb = "delete" if delete else "expire"
+        selector = ["--id", str(key["id"])] if self.at_least(0, 28) else ["--prefix", key["prefix"]]
+        self.run(["apikeys", verb, *selector], f"{verb} the API key with {what}")
 
     # -- policy ------------------------------------------------------------------------------------
 
@@ -811,6 +969,24 @@ def module_cli(module: Any) -> HeadscaleCLI:
     except HeadscaleError as exc:
         module.fail_json(msg=str(exc))
     return cli
+
+
+def module_start(module: Any, **result: Any) -> tuple[HeadscaleCLI, dict[str, Any]]:
+    """The skeleton every Headscale module starts with: the CLI (failing the module when it is unusable) and
+    the result, ``changed`` false and ``headscale_version`` set, with ``result``'s own keys in between."""
+    cli = module_cli(module)
+    return cli, {"changed": False, **result, "headscale_version": version_string(cli.version)}
+
+
+@contextlib.contextmanager
+def failing_on_error(module: Any, result: dict[str, Any], hide: str | None = None) -> Iterator[None]:
+    """Turn a HeadscaleError inside the block into ``fail_json`` with the result so far; ``hide`` (a
+    temporary path) is shown as ``<policy>`` in the message."""
+    try:
+        yield
+    except HeadscaleError as exc:
+        message = str(exc).replace(hide, "<policy>") if hide else str(exc)
+        module.fail_json(msg=message, **result)
 
 
 COMMON_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {

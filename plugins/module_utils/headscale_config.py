@@ -417,7 +417,7 @@ class _Builder:
             except ValueError:
                 self.add(key, f"{value!r} is not a valid IPv{family} CIDR with the host bits zero; e.g. {allowed}")
                 continue
-            if network.version != family or not network.subnet_of(allowed):
+            if network.version != family or not network.subnet_of(allowed):  # type: ignore[arg-type]  # same family
                 self.add(
                     key,
                     f"{value} is outside {allowed}, the only range Tailscale clients support; use {allowed} "
@@ -770,7 +770,8 @@ class _Builder:
                 self.walk_overrides(child, path + ".", known, removed)  # name the renamed children one by one
             elif path in removed or (not _is_parent(path, known) and _removed_parent(path, removed)):
                 entry = removed.get(path) or _removed_parent(path, removed)
-                self.add("config_overrides", _removed_message(path, entry))
+                if entry is not None:  # one of the two matched to get here
+                    self.add("config_overrides", _removed_message(path, entry))
             elif path in known:
                 if path in MANAGED_KEYS:
                     variable = PREFIX + MANAGED_KEYS[path]

@@ -102,7 +102,7 @@ def real_address_problem(value: Any, family: int) -> str | None:
             return f"{value} is {what}"
     if family == 4 and (address.is_reserved or address == ipaddress.ip_address("255.255.255.255")):
         return f"{value} is a reserved address"
-    if family == 6 and address.ipv4_mapped is not None:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return f"{value} is an IPv4-mapped address; give the IPv4 address in the IPv4 variable"
     return None
 

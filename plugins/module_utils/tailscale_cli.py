@@ -31,7 +31,7 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -495,7 +495,7 @@ def up_arguments(
     return args
 
 
-def redact(text: Any, secrets: list[str | None]) -> Any:
+def redact(text: Any, secrets: Sequence[str | None]) -> Any:
     """``text`` (a string, or a list of strings) with every secret replaced by ********."""
     if isinstance(text, list):
         return [redact(item, secrets) for item in text]

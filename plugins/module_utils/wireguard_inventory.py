@@ -785,19 +785,21 @@ def load_network(inventory: Mapping[str, Any], state: Mapping[str, Any] | None =
 
     specs: dict[str, HostSpec] = {}
     explicit: dict[str, list[IPInterface]] = {}
-    for name, values in present.items():
-        spec = _host_spec(check, name, values, raw_hosts, groups, recorded.get(name) or {})
+    for name, host_values in present.items():
+        spec = _host_spec(check, name, host_values, raw_hosts, groups, recorded.get(name) or {})
         if spec is None:
             continue
-        addresses = _parse_addresses(check, name, values.get("wireguard_address"), networks) if networks else None
+        addresses = _parse_addresses(check, name, host_values.get("wireguard_address"), networks) if networks else None
         if addresses:
             explicit[name] = addresses
         specs[name] = spec
 
     unmanaged = _unmanaged_peers(check, raw_hosts)
-    for name, values in unmanaged.items():
-        spec = _host_spec(check, name, values, raw_hosts, groups, recorded.get(name) or {})
-        addresses = _parse_addresses(check, name, values.get("wireguard_address"), networks) if networks else None
+    for name, peer in unmanaged.items():
+        spec = _host_spec(check, name, peer, raw_hosts, groups, recorded.get(name) or {})
+        if spec is None:
+            continue
+        addresses = _parse_addresses(check, name, peer.get("wireguard_address"), networks) if networks else None
         spec.unmanaged = True
         if addresses:
             explicit[name] = addresses

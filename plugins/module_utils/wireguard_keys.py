@@ -19,7 +19,7 @@ try:  # pragma: no cover - exercised by whichever interpreter runs the tests
 
     HAS_NACL = True
 except ImportError:  # pragma: no cover
-    _nacl_scalarmult_base = None
+    _nacl_scalarmult_base = None  # type: ignore[assignment]
     HAS_NACL = False
 
 KEY_BYTES = 32

@@ -124,7 +124,7 @@ class Planner:
 
     def unreachable_pairs(self) -> list[tuple[str, str]]:
         """Pairs that would be linked but where neither side has an endpoint: they can never handshake."""
-        pairs = []
+        pairs: list[tuple[str, str]] = []
         for host in self.names:
             if self.hosts[host].endpoint is not None:
                 continue

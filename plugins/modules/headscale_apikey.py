@@ -118,11 +118,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
     COMMON_ARGUMENT_SPEC,
-    HeadscaleError,
     apikey_prefix,
-    module_cli,
+    failing_on_error,
+    module_start,
     valid_duration,
-    version_string,
 )
 
 
@@ -148,20 +147,13 @@ def main() -> None:
         module.fail_json(
             msg=f"expiration {params['expiration']!r} is not a duration the headscale CLI takes (like 30d, 90d, 1y)"
         )
-    cli = module_cli(module)
-    result = {"changed": False, "key": None, "headscale_version": version_string(cli.version)}
-    try:
+    cli, result = module_start(module, key=None)
+    with failing_on_error(module, result):
         keys = cli.apikeys()
         if params["state"] == "present":
             result["changed"] = True
             if not module.check_mode:
-                created = cli.run(
-                    ["apikeys", "create", "--expiration", params["expiration"]],
-                    "create an API key",
-                    secret_output=True,
-                )
-                if not isinstance(created, str) or not created:
-                    raise HeadscaleError("created an API key but the CLI printed no key")
+                created = cli.apikey_create(params["expiration"])
                 prefix = apikey_prefix(created)
                 result.update(key=created, prefix=prefix)
                 keys = cli.apikeys()
@@ -185,13 +177,9 @@ def main() -> None:
             result["changed"] = True
             result["apikey"] = target
             if not module.check_mode:
-                verb = "delete" if params["state"] == "absent" else "expire"
-                selector = ["--id", str(target["id"])] if cli.at_least(0, 28) else ["--prefix", target["prefix"]]
-                cli.run(["apikeys", verb, *selector], f"{verb} the API key with {what}")
+                cli.apikey_retire(target, params["state"] == "absent", what)
                 keys = cli.apikeys()
         result["apikeys"] = keys
-    except HeadscaleError as exc:
-        module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 
 

@@ -118,8 +118,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
     COMMON_ARGUMENT_SPEC,
     HeadscaleError,
+    failing_on_error,
     installed_version,
-    module_cli,
+    module_start,
     parse_hujson,
     version_string,
 )
@@ -142,13 +143,9 @@ def main() -> None:
         except HeadscaleError as exc:
             module.fail_json(msg=str(exc))
         module.exit_json(changed=False, headscale_version=version_string(version), headscale_version_exact=exact)
-    cli = module_cli(module)
-    result = {
-        "changed": False,
-        "headscale_version": version_string(cli.version),
-        "headscale_version_exact": cli.version_exact,
-    }
-    try:
+    cli, result = module_start(module)
+    result["headscale_version_exact"] = cli.version_exact
+    with failing_on_error(module, result):
         if "users" in gather:
             result["users"] = cli.users()
         if "nodes" in gather:
@@ -157,8 +154,6 @@ def main() -> None:
             result["preauthkeys"] = cli.preauthkeys()
         if "apikeys" in gather:
             result["apikeys"] = cli.apikeys()
-    except HeadscaleError as exc:
-        module.fail_json(msg=str(exc), **result)
     if "policy" in gather:
         result["policy"] = result["policy_json"] = None
         try:

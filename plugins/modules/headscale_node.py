@@ -208,10 +208,9 @@ from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
     HeadscaleError,
     canonical_prefix,
     expand_exit_routes,
+    failing_on_error,
     find_node,
-    module_cli,
-    normalize_node,
-    version_string,
+    module_start,
 )
 
 DIFF_KEYS = ("given_name", "tags", "approved_routes", "expired")
@@ -246,10 +245,9 @@ def main() -> None:
     if params["rename"] is not None and not params["rename"].strip():
         module.fail_json(msg="rename must not be empty")
 
-    cli = module_cli(module)
-    result = {"changed": False, "changes": [], "node": None, "headscale_version": version_string(cli.version)}
+    cli, result = module_start(module, changes=[], node=None)
     what = _describe(params)
-    try:
+    with failing_on_error(module, result):
         nodes = cli.nodes()
         node = find_node(nodes, node_id=params["id"], name=params["name"], node_key=params["node_key"])
         if params["state"] == "absent":
@@ -257,7 +255,7 @@ def main() -> None:
                 result["changed"] = True
                 result["changes"].append("deleted")
                 if not module.check_mode:
-                    _delete(cli, node)
+                    cli.node_delete(node["id"], f"node {node['id']} ({node['given_name']})")
             if module._diff:
                 result["diff"] = {"before": _shown(node), "after": {}}
             module.exit_json(**result)
@@ -272,50 +270,35 @@ def main() -> None:
 
         before = copy.deepcopy(node)
         after = copy.deepcopy(node)
-        node_id = str(node["id"])
         label = f"node {node['id']} ({node['given_name']})"
 
         if params["rename"] is not None and params["rename"] != node["given_name"]:
             result["changes"].append("given_name")
             after["given_name"] = params["rename"]
             if not module.check_mode:
-                after = _updated(cli.run(["nodes", "rename", "-i", node_id, params["rename"]], f"rename {label}"), cli)
+                after = cli.node_rename(node["id"], params["rename"], label)
 
         if wanted_tags is not None and wanted_tags != node["forced_tags"]:
-            if not wanted_tags and cli.at_least(0, 28):
-                raise HeadscaleError(
-                    f"cannot remove all tags of {label} (tags {', '.join(node['forced_tags'])}): Headscale "
-                    f"{cli.version_text} keeps a tagged node tagged; re-register it without tags "
-                    "(tailscale up --advertise-tags= --force-reauth) to make it a user's node again"
-                )
+            cli.check_node_tags(label, node["forced_tags"], wanted_tags)
             result["changes"].append("tags")
             after["forced_tags"] = list(wanted_tags)
             after["tags"] = sorted(set(wanted_tags) | (set(after["tags"]) - set(node["forced_tags"])))
-            if cli.at_least(0, 28):
+            if cli.tags_are_sticky:
                 after["tags"] = list(wanted_tags)
             if not module.check_mode:
-                after = _updated(
-                    cli.run(["nodes", "tag", "-i", node_id, "-t", ",".join(wanted_tags)], f"set the tags of {label}"),
-                    cli,
-                )
+                after = cli.node_tag(node, wanted_tags, label)
 
         if wanted_routes is not None and wanted_routes != node["approved_routes"]:
             result["changes"].append("approved_routes")
             after["approved_routes"] = list(wanted_routes)
             if not module.check_mode:
-                after = _updated(
-                    cli.run(
-                        ["nodes", "approve-routes", "-i", node_id, "-r", ",".join(wanted_routes)],
-                        f"approve the routes {', '.join(wanted_routes) or '(none)'} of {label}",
-                    ),
-                    cli,
-                )
+                after = cli.node_approve_routes(node["id"], wanted_routes, label)
 
         if params["state"] == "expired" and not node["expired"]:
             result["changes"].append("expired")
             after["expired"] = True
             if not module.check_mode:
-                after = _updated(cli.run(["nodes", "expire", "-i", node_id], f"expire {label}"), cli)
+                after = cli.node_expire(node["id"], label)
 
         result["changed"] = bool(result["changes"])
         if result["changed"] and not module.check_mode:
@@ -326,8 +309,6 @@ def main() -> None:
         if module._diff:
             result["diff"] = {"before": _shown(before), "after": _shown(after)}
         module.exit_json(**result)
-    except HeadscaleError as exc:
-        module.fail_json(msg=str(exc), **result)
 
 
 def _describe(params: dict) -> str:
@@ -338,23 +319,8 @@ def _describe(params: dict) -> str:
     return f"name {params['name']!r}"
 
 
-def _updated(output, cli) -> dict:
-    node = normalize_node(output, cli.version) if isinstance(output, dict) else None
-    if node is None:
-        raise HeadscaleError("the headscale CLI printed no node after the change")
-    return node
-
-
 def _shown(node: dict | None) -> dict:
     return {key: node[key] for key in DIFF_KEYS} if node else {}
-
-
-def _delete(cli, node: dict) -> None:
-    label = f"node {node['id']} ({node['given_name']})"
-    cli.run(["nodes", "delete", "--identifier", str(node["id"]), "--force"], f"delete {label}")
-    # up to 0.27 the CLI prints success with -o json even when the deletion failed: check
-    if find_node(cli.nodes(), node_id=node["id"]) is not None:
-        raise HeadscaleError(f"deleted {label} but Headscale still lists it")
 
 
 def _verify(label: str, node: dict, rename, tags, routes, cli) -> None:

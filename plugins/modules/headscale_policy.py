@@ -112,10 +112,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
     COMMON_ARGUMENT_SPEC,
-    HeadscaleError,
-    module_cli,
+    failing_on_error,
+    module_start,
     parse_hujson,
-    version_string,
 )
 
 
@@ -177,40 +176,27 @@ def main() -> None:
         supports_check_mode=True,
     )
     text = _text(module)
-    cli = module_cli(module)
-    result = {
-        "changed": False,
-        "valid": False,
-        "policy": _value(text),
-        "previous": None,
-        "headscale_version": version_string(cli.version),
-    }
+    cli, result = module_start(module, valid=False, policy=_value(text), previous=None)
 
     fd, tmp = tempfile.mkstemp(prefix="headscale-policy-", suffix=".hujson", dir=module.tmpdir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
-        try:
+        with failing_on_error(module, result, hide=tmp):
             cli.policy_check(tmp)
-        except HeadscaleError as exc:
-            module.fail_json(msg=str(exc).replace(tmp, "<policy>"), **result)
         result["valid"] = True
         if module.params["check_only"]:
             module.exit_json(**result)
 
-        try:
+        with failing_on_error(module, result):
             current = cli.policy_get()
-        except HeadscaleError as exc:
-            module.fail_json(msg=str(exc), **result)
         result["previous"] = _value(current)
         if not _same(current, text):
             result["changed"] = True
             if not module.check_mode:
-                try:
+                with failing_on_error(module, result, hide=tmp):
                     cli.policy_set(tmp)
                     stored = cli.policy_get()
-                except HeadscaleError as exc:
-                    module.fail_json(msg=str(exc).replace(tmp, "<policy>"), **result)
                 if not _same(stored, text):
                     module.fail_json(
                         msg="stored the policy but `headscale policy get` returns a different one", **result

@@ -181,14 +181,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
     COMMON_ARGUMENT_SPEC,
-    HeadscaleError,
+    failing_on_error,
     is_past,
-    module_cli,
+    module_start,
     normalize_preauthkey,
     preauthkey_matches,
     preauthkey_prefix,
     valid_duration,
-    version_string,
 )
 
 
@@ -220,50 +219,27 @@ def main() -> None:
         module.fail_json(
             msg=f"expiration {params['expiration']!r} is not a duration the headscale CLI takes (like 30m, 1h, 7d)"
         )
-    cli = module_cli(module)
-    result = {"changed": False, "key": None, "headscale_version": version_string(cli.version)}
-    try:
+    cli, result = module_start(module, key=None)
+    with failing_on_error(module, result):
         if params["state"] == "present":
             _mint(module, cli, result)
         else:
             _retire(module, cli, result)
-    except HeadscaleError as exc:
-        module.fail_json(msg=str(exc), **result)
     module.exit_json(**result)
 
 
 def _mint(module: AnsibleModule, cli, result: dict) -> None:
     params = module.params
     tags = [tag.strip() for tag in params["tags"] if tag.strip()]
-    user = None
-    if params["user"]:
-        user = cli.require_user(params["user"])
-    elif not cli.at_least(0, 28):
-        raise HeadscaleError(f"user is required to mint a pre-auth key with Headscale {cli.version_text}")
-    elif not tags:
-        raise HeadscaleError("user is required to mint a pre-auth key without tags")
+    user = cli.require_user(params["user"]) if params["user"] else None
+    cli.check_preauthkey_owner(user, tags)  # in check mode too
 
     result["changed"] = True
     if module.check_mode:
         return
-    args = ["preauthkeys", "create"]
-    if user is not None:
-        args += ["--user", str(user["id"])]
-    if params["reusable"]:
-        args.append("--reusable")
-    if params["ephemeral"]:
-        args.append("--ephemeral")
-    args += ["--expiration", params["expiration"]]
-    if tags:
-        args += ["--tags", ",".join(tags)]
-    owner = f"user {user['name']!r}" if user else f"tags {', '.join(tags)}"
-    created = cli.run(args, f"mint a pre-auth key for {owner}", secret_output=True)
-    secret = created.get("key") if isinstance(created, dict) else None
-    if not secret or not isinstance(secret, str):
-        raise HeadscaleError(f"minted a pre-auth key for {owner} but the CLI printed no key")
-    info = normalize_preauthkey(created)
-    if info["user"] is None and user is not None:
-        info["user"], info["user_id"] = user["name"], user["id"]
+    secret, info = cli.preauthkey_create(
+        user, tags, params["expiration"], reusable=params["reusable"], ephemeral=params["ephemeral"]
+    )
     result.update(key=secret, key_prefix=preauthkey_prefix(secret), id=info["id"], preauthkey=info)
 
 
@@ -272,11 +248,8 @@ def _retire(module: AnsibleModule, cli, result: dict) -> None:
     state = params["state"]
     user = cli.require_user(params["user"]) if params["user"] else None
     raw_keys = cli.preauthkeys_raw(user["id"] if user else None)
-    if not cli.at_least(0, 28):
-        # Up to 0.27 the list holds every key in full: keep them out of anything the module prints.
-        for raw in raw_keys:
-            if raw.get("key"):
-                module.no_log_values.add(raw["key"])
+    # Up to 0.27 the list holds every key in full: keep them out of anything the module prints.
+    module.no_log_values.update(cli.listed_preauthkey_secrets(raw_keys))
 
     if params["id"] is not None:
         matching = [raw for raw in raw_keys if int(raw.get("id") or 0) == params["id"]]
@@ -284,7 +257,7 @@ def _retire(module: AnsibleModule, cli, result: dict) -> None:
         wanted = params["key_prefix"] if params["key_prefix"] is not None else params["key"]
         matching = [raw for raw in raw_keys if preauthkey_matches(raw.get("key") or "", wanted.strip())]
 
-    can_delete = cli.at_least(0, 28)
+    can_delete = cli.can_delete_preauthkeys
     if state == "absent" and can_delete:
         targets = matching
     else:
@@ -295,31 +268,20 @@ def _retire(module: AnsibleModule, cli, result: dict) -> None:
                 f"{'expired them instead' if targets else 'they are expired already'}"
             )
 
-    users = {}
-    if targets and not cli.at_least(0, 28):
+    infos = [normalize_preauthkey(raw) or {} for raw in targets]  # a listed key is never empty
+    if any(info["user"] is None for info in infos):
         users = {u["id"]: u["name"] for u in cli.users()}
-    result["preauthkeys"] = []
-    for raw in targets:
-        info = normalize_preauthkey(raw)
-        if info["user"] is None and info["user_id"] in users:
-            info["user"] = users[info["user_id"]]
-        result["preauthkeys"].append(info)
+        for info in infos:
+            info["user"] = info["user"] or users.get(info["user_id"])
+    result["preauthkeys"] = infos
     result["changed"] = bool(targets)
     if module.check_mode:
         return
 
-    for raw, info in zip(targets, result["preauthkeys"]):
-        name = f"pre-auth key {info['id']} ({info['key_prefix']}...)"
-        if can_delete and state == "absent":
-            cli.run(["preauthkeys", "delete", "--id", str(info["id"])], f"delete the {name}")
-        elif can_delete:
-            cli.run(["preauthkeys", "expire", "--id", str(info["id"])], f"expire the {name}")
-        else:
-            cli.run(
-                ["preauthkeys", "expire", "--user", str(info["user_id"]), raw["key"]],
-                f"expire the {name}",
-                secret_args=(raw["key"],),
-            )
+    for raw, info in zip(targets, infos):
+        cli.preauthkey_retire(
+            raw, state == "absent" and can_delete, f"pre-auth key {info['id']} ({info['key_prefix']}...)"
+        )
         if state == "expired" or not can_delete:
             info["expired"] = True
 

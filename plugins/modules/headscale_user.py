@@ -88,14 +88,15 @@ headscale_version:
   sample: 0.28.0
 """
 
+from typing import Any
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
     COMMON_ARGUMENT_SPEC,
     HeadscaleError,
-    module_cli,
-    normalize_user,
-    version_string,
+    failing_on_error,
+    module_start,
 )
 
 
@@ -122,22 +123,22 @@ def main() -> None:
     name = module.params["name"]
     if not name.strip():
         module.fail_json(msg="name must not be empty")
-    cli = module_cli(module)
-    result = {"changed": False, "headscale_version": version_string(cli.version)}
+    cli, result = module_start(module)
 
-    try:
+    with failing_on_error(module, result):
         current = cli.user(name=name)
         if module.params["state"] == "absent":
             if current is not None:
                 result["changed"] = True
                 if not module.check_mode:
-                    _destroy(module, cli, current)
+                    cli.user_destroy(current)
             result["user"] = None
             if module._diff:
                 result["diff"] = _diff(current, None)
             module.exit_json(**result)
 
         wanted = {"display_name": module.params["display_name"], "email": module.params["email"]}
+        after: dict[str, Any] | None
         if current is None:
             result["changed"] = True
             if module.check_mode:
@@ -145,13 +146,8 @@ def main() -> None:
                 after.update({key: value or "" for key, value in wanted.items()})
                 after["created_at"] = None
             else:
-                args = ["users", "create", name]
-                if wanted["display_name"]:
-                    args += ["--display-name", wanted["display_name"]]
-                if wanted["email"]:
-                    args += ["--email", wanted["email"]]
                 try:
-                    created = cli.run(args, f"create the Headscale user {name!r}")
+                    created = cli.user_create(name, wanted["display_name"], wanted["email"])
                 except HeadscaleError:
                     # Another task (a parallel host delegating here) may have created it meanwhile.
                     current = cli.user(name=name)
@@ -159,7 +155,7 @@ def main() -> None:
                         raise
                     created = None
                     result["changed"] = False
-                after = normalize_user(created) if isinstance(created, dict) else current
+                after = created or current
                 if after is None or after.get("name") != name:
                     after = cli.user(name=name)
                 if after is None:
@@ -180,28 +176,6 @@ def main() -> None:
         if module._diff:
             result["diff"] = _diff(current, after)
         module.exit_json(**result)
-    except HeadscaleError as exc:
-        module.fail_json(msg=str(exc), **result)
-
-
-def _destroy(module: AnsibleModule, cli, user: dict) -> None:
-    try:
-        cli.run(
-            ["users", "destroy", "--identifier", str(user["id"]), "--force"],
-            f"delete the Headscale user {user['name']!r} (ID {user['id']})",
-        )
-    except HeadscaleError as exc:
-        if "not empty" in str(exc) or "node(s) found" in str(exc):
-            try:
-                owned = [node for node in cli.nodes() if node.get("user_id") == user["id"]]
-            except HeadscaleError:
-                owned = []
-            if owned:
-                names = ", ".join(f"{node['id']} ({node['given_name']})" for node in owned)
-                raise HeadscaleError(f"{exc}; the user still owns the nodes {names}: delete them first") from exc
-        raise
-    if cli.user(user_id=user["id"]) is not None:
-        raise HeadscaleError(f"deleted the Headscale user {user['name']!r} (ID {user['id']}) but it is still listed")
 
 
 if __name__ == "__main__":

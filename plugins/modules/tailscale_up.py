@@ -253,6 +253,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -306,7 +307,7 @@ class Runner:
         self.cli = cli
         self.secrets: list[str] = []
 
-    def fail(self, msg: str, **extra) -> None:
+    def fail(self, msg: str, **extra: Any) -> NoReturn:
         for secret in self.secrets:
             msg = msg.replace(secret, REDACTED)
         self.module.fail_json(msg=msg, commands=self.cli.commands, **extra)

@@ -67,7 +67,7 @@ try:
 
     SEGNO_IMPORT_ERROR = None
 except ImportError:
-    segno = None
+    segno = None  # type: ignore[assignment]
     SEGNO_IMPORT_ERROR = traceback.format_exc()
 
 

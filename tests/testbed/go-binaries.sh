@@ -8,22 +8,26 @@
 #   tests/testbed/go-binaries.sh --newest   # only the newest Headscale and tailscale (what `make lab` runs)
 #   tests/testbed/go-binaries.sh --versions # print NAME=VERSION lines (what the scenarios use)
 #
-# Versions are pinned below: HEADSCALE_VERSIONS[-1] is the newest 0.29.x the Go module proxy serves
-# (its version list answers 403 here, so new patches are found by probing, see --probe); 0.27 and 0.28
-# are what the upgrade scenario walks through; 0.26.1, the oldest release the modules support, is what
-# the integration tests prove that support with (a `go install` build of it reports "dev"). TAILSCALE_VERSION is the newest stable release
-# whose dependencies the proxy here serves: 1.104.x pins gvisor, setec and gliderssh pseudo-versions it
-# answers 403 for (check with `go mod download -json` inside the module; see --probe).
+# The versions are pinned in tests/versions.env, which also says why those; go names them with a leading v.
 set -euo pipefail
 
+log() { printf '[go-binaries] %s\n' "$*" >&2; }
+
+# shellcheck source=tests/versions.env
+source "$(dirname "${BASH_SOURCE[0]}")/../versions.env"
+read -ra headscale_pins <<<"${HEADSCALE_VERSIONS:-}"
+if ((${#headscale_pins[@]} == 0)) || [[ -z ${TAILSCALE_VERSION:-} ]]; then
+  log "ERROR: tests/versions.env sets no HEADSCALE_VERSIONS or no TAILSCALE_VERSION"
+  exit 1
+fi
+
 HEADSCALE_MODULE=github.com/juanfont/headscale
-HEADSCALE_VERSIONS=(v0.26.1 v0.27.1 v0.28.0 v0.29.3)
+HEADSCALE_VERSIONS=("${headscale_pins[@]/#/v}") # oldest first, the newest last
 TAILSCALE_MODULE=tailscale.com
-TAILSCALE_VERSION=v1.102.5
+TAILSCALE_VERSION="v$TAILSCALE_VERSION"
 TAILSCALE_COMMANDS=(tailscale tailscaled derper)
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/wgops/go"
-log() { printf '[go-binaries] %s\n' "$*" >&2; }
 
 if [[ "${1:-}" == "--versions" ]]; then
   printf 'headscale=%s\n' "${HEADSCALE_VERSIONS[@]}"

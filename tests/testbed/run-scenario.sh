@@ -56,6 +56,12 @@ case ":$ANSIBLE_COLLECTIONS_PATH:" in *":$bundled:"*) ;; *) ANSIBLE_COLLECTIONS_
 # The lab runs only the newest Headscale: it does not wait for the upgrade path's older versions.
 WGOPS_GO_CACHE="$("$ROOT/tests/testbed/go-binaries.sh" $([[ $scenario == lab ]] && echo --newest))"
 export WGOPS_GO_CACHE
+# The pinned versions (tests/versions.env, without the v) for the playbooks that use those binaries outside
+# the roles: the newest Headscale (the headscale role's default) and the Tailscale one.
+# shellcheck source=tests/versions.env
+source "$ROOT/tests/versions.env"
+read -ra headscale_pins <<<"$HEADSCALE_VERSIONS"
+export WGOPS_HEADSCALE_VERSION="${headscale_pins[-1]}" WGOPS_TAILSCALE_VERSION="$TAILSCALE_VERSION"
 
 # Passes molecule's output through and notes how long each step ("[scenario > step] Executing" ..
 # "Executed") took; the summary goes to $steps_file.

@@ -1,0 +1,16 @@
+# Just enough of ansible.module_utils.basic for mypy to know that fail_json and exit_json do not return
+# (ansible-core ships no type information; everything else of it is Any, see mypy.ini).
+from typing import Any, NoReturn
+
+class AnsibleModule:
+    params: dict[str, Any]
+    check_mode: bool
+    no_log_values: set[str]
+    tmpdir: str
+    _diff: bool
+    def __init__(self, *args: Any, **kwargs: Any) -> None: ...
+    def fail_json(self, msg: str, **kwargs: Any) -> NoReturn: ...
+    def exit_json(self, **kwargs: Any) -> NoReturn: ...
+    def __getattr__(self, name: str) -> Any: ...
+
+def __getattr__(name: str) -> Any: ...
