@@ -17,6 +17,7 @@ from typing import Any
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state, wireguard_render
@@ -41,6 +42,16 @@ ARGUMENT_SPEC: dict[str, Any] = {
 }
 
 
+def _argument_errors(validation: Any) -> list[str]:
+    """The validator's messages, with its "NAME. Supported parameters include: ..." said plainly."""
+    messages = [error.msg for error in validation.errors.errors if not isinstance(error, UnsupportedError)]
+    unsupported = sorted(".".join(n) if isinstance(n, tuple) else n for n in validation.unsupported_parameters)
+    if unsupported:
+        noun = "parameter" if len(unsupported) == 1 else "parameters"
+        messages.append(f"unsupported {noun} {', '.join(unsupported)}; supported: {', '.join(sorted(ARGUMENT_SPEC))}")
+    return messages
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -51,7 +62,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(self._task.args)
         if validation.error_messages:
-            raise AnsibleActionFail(f"wireguard_fleet: {'; '.join(validation.error_messages)}")
+            raise AnsibleActionFail(f"wireguard_fleet: {'; '.join(_argument_errors(validation))}")
         args = validation.validated_parameters
         check_mode = bool(self._task.check_mode)
 
@@ -72,14 +83,18 @@ class ActionModule(ActionBase):
                 )
             )
         public_keys = dict(args["public_keys"])
+        key_sources = {}
         if args["keys_from"]:
-            public_keys.update(self._play_keys(hostvars, play_hosts, args["keys_from"]))
+            play_keys = self._play_keys(hostvars, play_hosts, args["keys_from"])
+            public_keys.update(play_keys)
+            source = f"registered on this host as {args['keys_from']}.public_key (keys_from)"
+            key_sources = dict.fromkeys(play_keys, source)
 
         path = args["state_file"]
         try:
             with fleet_state.locked(path, timeout=args["lock_timeout"], create=args["record"] and not check_mode):
                 old = fleet_state.load(path)
-                fleet = plan_fleet(inventory, old, public_keys, renumber=args["renumber"])
+                fleet = plan_fleet(inventory, old, public_keys, renumber=args["renumber"], key_sources=key_sources)
                 write = args["record"] and fleet.changed and not check_mode
                 if write:
                     fleet_state.write_atomic(path, fleet.after)

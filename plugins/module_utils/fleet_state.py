@@ -26,7 +26,11 @@ def empty_state() -> dict[str, Any]:
 
 
 def load(path: str) -> dict[str, Any]:
-    """Read a state file; a missing file is an empty state."""
+    """Read a state file; a missing file is an empty state.
+
+    A file this code cannot use (not JSON, a wrong version, a host entry or its addresses of the wrong
+    type after a hand edit) raises ValueError naming the file, the host and what to fix.
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
@@ -34,10 +38,54 @@ def load(path: str) -> dict[str, Any]:
         return empty_state()
     if not isinstance(data, dict) or not isinstance(data.get("hosts", {}), dict):
         raise ValueError(f"{path} is not a wgops.fleet state file (expected an object with 'hosts')")
-    if data.get("version", STATE_VERSION) > STATE_VERSION:
-        raise ValueError(f"{path} was written by a newer wgops.fleet (state version {data['version']})")
+    version = data.get("version", STATE_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        shown = json.dumps(version) if version is None or isinstance(version, (str, float)) else _json_kind(version)
+        raise ValueError(
+            f'{path}: "version" is {shown}, not a state version number; set it to the number {STATE_VERSION} '
+            f"(the version this wgops.fleet writes)"
+        )
+    if version > STATE_VERSION:
+        raise ValueError(f"{path} was written by a newer wgops.fleet (state version {version})")
     data.setdefault("hosts", {})
+    for name, entry in data["hosts"].items():
+        problem = _entry_problem(entry)
+        if problem:
+            raise ValueError(f"{path}: host {name}: {problem}")
     return data
+
+
+def _entry_problem(entry: Any) -> str | None:
+    """What is wrong with one host's entry of a (hand-edited) state file, or None."""
+    fix = "correct it by hand, or delete the host's entry to have it recorded again on the next run"
+    if not isinstance(entry, dict):
+        return (
+            f'the entry is {_json_kind(entry)}, expected an object such as {{"public_key": "...", '
+            f'"addresses": ["10.0.0.5/24"]}}; {fix}'
+        )
+    addresses = entry.get("addresses")
+    if isinstance(addresses, str):
+        return f'"addresses" is the string {json.dumps(addresses)}, expected a list: write [{json.dumps(addresses)}]'
+    if addresses is not None and not isinstance(addresses, list):
+        return f'"addresses" is {_json_kind(addresses)}, expected a list of strings such as ["10.0.0.5/24"]; {fix}'
+    if addresses and not all(isinstance(item, str) for item in addresses):
+        return f'"addresses" holds something other than strings, expected strings such as "10.0.0.5/24"; {fix}'
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, for a message (its content is not shown)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    return "an object"
 
 
 def merge(

@@ -56,16 +56,22 @@ def plan_fleet(
     old_state: Mapping[str, Any],
     public_keys: Mapping[str, str | None] | None = None,
     renumber: bool = False,
+    key_sources: Mapping[str, str] | None = None,
 ) -> FleetPlan:
     """Validate and plan the whole network; raise PlanError with every problem.
 
     `public_keys` are keys just read from hosts of the play: they win over recorded ones, so the planner
-    validates what is real now. Keys of other hosts are kept as recorded.
+    validates what is real now. Keys of other hosts are kept as recorded. `key_sources` says, by name,
+    where a key of `public_keys` came from ("given for NAME in public_keys" unless given), for the
+    message that refuses a malformed one.
     """
     recorded_hosts = {name: dict(entry) for name, entry in (old_state.get("hosts") or {}).items()}
     for name, key in (public_keys or {}).items():
         if key:
-            recorded_hosts.setdefault(name, {})["public_key"] = key
+            entry = recorded_hosts.setdefault(name, {})
+            entry["public_key"] = key
+            # where the planner's message sends the user when the key is malformed (never written to the state)
+            entry["key_source"] = (key_sources or {}).get(name, f"given for {name} in public_keys")
     planner, warnings = build(inventory, {"hosts": recorded_hosts})
     allocations = planner.network.allocations
     if not renumber:

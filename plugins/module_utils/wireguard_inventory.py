@@ -942,11 +942,13 @@ def _host_spec(
         try:
             decode_key(public_key)
         except InvalidKeyError as exc:
-            check.add(
-                name,
-                "wireguard_public_key",
-                f"the key recorded in the fleet state {exc}; delete it there and converge the host to record it again",
+            source = recorded.get("key_source")  # a key read from the host in this run, not the state file
+            fix = (
+                f"the key {source} {exc}; a public key is what `wg pubkey` prints: correct what supplies it"
+                if source
+                else f"the key recorded in the fleet state {exc}; delete it there and converge the host to record it again"
             )
+            check.add(name, "wireguard_public_key", fix)
             public_key = None
 
     via = values.get("wireguard_via_exit_node") or None

@@ -20,7 +20,7 @@ description:
   - The roles use M(wgops.fleet.wireguard_fleet), which reads the inventory itself and scales to large fleets.
 options:
   path:
-    description: Path of the state file (JSON). Created with its directory when missing.
+    description: Path of the state file (JSON). Created with its directory when missing (not in check mode).
     type: path
     required: true
   inventory:
@@ -94,7 +94,8 @@ def main() -> None:
     )
     path = module.params["path"]
     try:
-        with fleet_state.locked(path):
+        # Check mode creates nothing, not even the directory to lock (a missing one has nothing to protect).
+        with fleet_state.locked(path, create=not module.check_mode):
             old = fleet_state.load(path)
             fleet = plan_fleet(
                 module.params["inventory"], old, module.params["public_keys"], renumber=module.params["renumber"]

@@ -12,8 +12,10 @@ version_added: 0.1.0
 description:
   - Generates a WireGuard private key on the managed node (mode 0600, owned by root when run as root)
     unless one exists, and returns only the public key. The private key is never returned or logged.
-  - An existing key is never regenerated. With O(private_key) (for example from Ansible Vault), that key
-    is written instead, replacing a different one.
+  - An existing key is never regenerated, and a file at O(path) that does not hold a key is refused rather
+    than overwritten. With O(private_key) (for example from Ansible Vault), that key is written instead,
+    replacing a different one, or a file that does not hold a key.
+  - The key file is written atomically (a temporary 0600 file in the same directory, then renamed).
   - Needs no C(wg) binary and no Python packages on the node (pure-Python X25519 when PyNaCl is missing).
 options:
   path:
@@ -25,7 +27,7 @@ options:
       - A private key to install (base64, as C(wg genkey) prints). Leave unset to generate one on the node.
     type: str
   state:
-    description: C(absent) removes the key file.
+    description: C(absent) removes the key file (a directory at O(path) is refused).
     type: str
     choices: [present, absent]
     default: present
@@ -71,6 +73,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.wgops.fleet.plugins.module_utils.secret_files import write_secret_file
 from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_keys import (
     InvalidKeyError,
     generate_private_key,
@@ -78,30 +81,28 @@ from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_keys import 
 )
 
 
-def _read_key(module: AnsibleModule, path: str) -> str | None:
+def _read_key(module: AnsibleModule, path: str) -> bytes | None:
     try:
-        with open(path, encoding="ascii") as handle:
-            return handle.read().strip()
+        with open(path, "rb") as handle:
+            return handle.read()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         module.fail_json(msg=f"cannot read {path}: {exc}")
 
 
 def _write_key(module: AnsibleModule, path: str, key: str) -> None:
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o700)
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write the key atomically: a temporary file made 0600 (mkstemp) next to it, then renamed over it.
+
+    Nothing is left behind when writing fails, so no part of a key lingers in a stray file.
+    """
+    directory = os.path.dirname(path) or "."
     try:
-        os.write(fd, (key + "\n").encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if os.geteuid() == 0:
-        os.chown(tmp, 0, 0)
-    os.replace(tmp, path)
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o700)
+        write_secret_file(path, (key + "\n").encode("ascii"), root_owned=True)
+    except OSError as exc:
+        module.fail_json(msg=f"cannot write {path}: {exc}")
 
 
 def _fix_mode(module: AnsibleModule, path: str) -> bool:
@@ -115,6 +116,19 @@ def _fix_mode(module: AnsibleModule, path: str) -> bool:
         if as_root:
             os.chown(path, 0, 0)
     return True
+
+
+def _remove(module: AnsibleModule, path: str) -> None:
+    """state=absent: remove the key file (or a symlink in its place), never a directory."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        module.fail_json(msg=f"{path} is a directory, not a key file; give the path of the key file itself")
+    if not module.check_mode:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            module.fail_json(msg=f"cannot remove {path}: {exc}")
 
 
 def main() -> None:
@@ -131,8 +145,8 @@ def main() -> None:
 
     if module.params["state"] == "absent":
         exists = os.path.lexists(path)
-        if exists and not module.check_mode:
-            os.unlink(path)
+        if exists:
+            _remove(module, path)
         module.exit_json(changed=exists, public_key=None, path=path)
 
     if wanted is not None:
@@ -141,21 +155,28 @@ def main() -> None:
         except InvalidKeyError as exc:
             module.fail_json(msg=f"private_key {exc}")
 
-    current = _read_key(module, path)
+    content = _read_key(module, path)
+    current = None
     current_public = None
-    if current is not None:
+    if content is not None:
         try:
+            current = content.decode("ascii").strip()
             current_public = public_key(current)
+        except UnicodeDecodeError as exc:
+            # A given private_key replaces whatever is there (documented); without one, nothing is overwritten.
+            if wanted is None:
+                module.fail_json(msg=f"cannot read {path}: {exc}")
         except InvalidKeyError as exc:
-            module.fail_json(
-                msg=f"{path} does not hold a WireGuard private key ({exc}); move it away to have a new one made"
-            )
+            if wanted is None:
+                module.fail_json(
+                    msg=f"{path} does not hold a WireGuard private key ({exc}); move it away to have a new one made"
+                )
 
     if wanted is not None and wanted_public != current_public:
         if not module.check_mode:
             _write_key(module, path, wanted.strip())
         module.exit_json(changed=True, public_key=wanted_public, path=path)
-    if current is None:
+    if content is None:
         if module.check_mode:
             module.exit_json(changed=True, public_key=None, path=path)
         fresh = generate_private_key()

@@ -12,6 +12,7 @@ import os
 import shutil
 import stat
 import subprocess
+from pathlib import Path
 
 import module_runner
 import nacl.public
@@ -88,14 +89,13 @@ def test_first_run_generates_a_0600_key_and_returns_only_its_public_key(tmp_path
     assert set(result) == {"changed", "public_key", "path"}
 
 
-def test_the_key_belongs_to_root_when_run_as_root(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("needs root to see the module chown the file (the non-root branch is tested below)")
+def test_the_new_key_belongs_to_root_when_run_as_root_else_to_the_user(tmp_path):
     path = tmp_path / "wg0.key"
     result, failed = run({"path": str(path)})
     assert not failed and result["changed"] is True
     info = os.stat(path)
-    assert (info.st_uid, info.st_gid) == (0, 0)
+    expected = (0, 0) if os.geteuid() == 0 else (os.getuid(), os.getgid())
+    assert (info.st_uid, info.st_gid) == expected
 
 
 def test_as_root_a_key_owned_by_someone_else_is_given_back_to_root(tmp_path):
@@ -126,7 +126,7 @@ def test_not_as_root_the_owner_is_left_alone(tmp_path, monkeypatch):
 
 def test_a_second_run_changes_nothing_and_returns_the_same_public_key(tmp_path):
     path = tmp_path / "wg0.key"
-    first, _ = run({"path": str(path)})
+    first, _ignored = run({"path": str(path)})
     before = path.read_bytes(), os.stat(path).st_ino, os.stat(path).st_mtime_ns
     second, failed = run({"path": str(path)})
     assert not failed
@@ -136,8 +136,8 @@ def test_a_second_run_changes_nothing_and_returns_the_same_public_key(tmp_path):
 
 
 def test_each_node_gets_its_own_key(tmp_path):
-    one, _ = run({"path": str(tmp_path / "a.key")})
-    two, _ = run({"path": str(tmp_path / "b.key")})
+    one, _ignored = run({"path": str(tmp_path / "a.key")})
+    two, _ignored = run({"path": str(tmp_path / "b.key")})
     assert one["public_key"] != two["public_key"]
     assert (tmp_path / "a.key").read_text() != (tmp_path / "b.key").read_text()
 
@@ -159,12 +159,15 @@ def test_an_existing_key_is_kept_and_its_public_key_returned(tmp_path):
     assert path.read_text() == ALICE_PRIVATE + "\n"
 
 
-def test_an_existing_key_without_trailing_newline_or_with_blanks_is_read(tmp_path):
-    path = write_key(tmp_path / "wg0.key", f"  {BOB_PRIVATE}\r\n\n")
+@pytest.mark.parametrize("content", [BOB_PRIVATE, f"  {BOB_PRIVATE}\r\n\n"], ids=["no-newline", "blanks-crlf"])
+def test_an_existing_key_without_trailing_newline_or_with_blanks_is_read(tmp_path, content):
+    path = tmp_path / "wg0.key"
+    path.write_bytes(content.encode())
+    path.chmod(0o600)
     result, failed = run({"path": str(path)})
     assert not failed
     assert result["changed"] is False and result["public_key"] == BOB_PUBLIC
-    assert path.read_text() == f"  {BOB_PRIVATE}\r\n\n"  # read, not rewritten
+    assert path.read_bytes() == content.encode()  # read, not rewritten
 
 
 def test_a_key_readable_by_others_is_made_0600(tmp_path):
@@ -176,7 +179,7 @@ def test_a_key_readable_by_others_is_made_0600(tmp_path):
     assert not failed and result["changed"] is True and result["public_key"] == ALICE_PUBLIC
     assert mode_of(path) == 0o600
     assert path.read_text() == ALICE_PRIVATE + "\n"
-    again, _ = run({"path": str(path)})
+    again, _ignored = run({"path": str(path)})
     assert again["changed"] is False
 
 
@@ -241,13 +244,20 @@ def test_a_given_private_key_replaces_a_different_one(tmp_path):
     assert_secret_kept_out(result, ALICE_PRIVATE, BOB_PRIVATE)
 
 
-def test_a_corrupt_file_is_refused_even_with_a_given_private_key(tmp_path):
-    """What the module does today: the corrupt file is reported before the given key is considered."""
-    path = write_key(tmp_path / "wg0.key", "garbage\n")
+@pytest.mark.parametrize("content", [b"garbage\n", b"", b"\xff\xfe" + bytes(40)], ids=["text", "empty", "undecodable"])
+def test_a_given_private_key_replaces_a_file_that_holds_no_key(tmp_path, content):
+    """Documented: O(private_key) is written instead, replacing a different one (whatever is there)."""
+    path = tmp_path / "wg0.key"
+    path.write_bytes(content)
+    path.chmod(0o644)
+    result, failed = run({"path": str(path), "private_key": ALICE_PRIVATE}, check_mode=True)
+    assert not failed and result == {"changed": True, "public_key": ALICE_PUBLIC, "path": str(path)}
+    assert path.read_bytes() == content  # check mode
     result, failed = run({"path": str(path), "private_key": ALICE_PRIVATE})
-    assert failed
-    assert "does not hold a WireGuard private key" in result["msg"]
-    assert path.read_text() == "garbage\n"
+    assert not failed and result == {"changed": True, "public_key": ALICE_PUBLIC, "path": str(path)}
+    assert path.read_text() == ALICE_PRIVATE + "\n"
+    assert mode_of(path) == 0o600
+    assert os.listdir(tmp_path) == ["wg0.key"]
     assert_secret_kept_out(result, ALICE_PRIVATE)
 
 
@@ -289,13 +299,74 @@ def test_state_absent_removes_a_dangling_symlink(tmp_path):
     assert not os.path.lexists(path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FileNotFoundError,
-    reason="bug: a path without a directory part (path: wg0.key) makes _write_key call os.makedirs('')",
-)
 def test_a_relative_path_in_the_current_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result, failed = run({"path": "wg0.key"})
     assert not failed and result["changed"] is True
-    assert (tmp_path / "wg0.key").exists()
+    assert (tmp_path / "wg0.key").exists() and mode_of(tmp_path / "wg0.key") == 0o600
+    assert os.listdir(tmp_path) == ["wg0.key"]
+    again, failed = run({"path": "wg0.key", "private_key": ALICE_PRIVATE})
+    assert not failed and again == {"changed": True, "public_key": ALICE_PUBLIC, "path": "wg0.key"}
+    assert (tmp_path / "wg0.key").read_text() == ALICE_PRIVATE + "\n"
+
+
+def test_state_absent_refuses_a_directory(tmp_path):
+    directory = tmp_path / "wireguard"
+    directory.mkdir()
+    (directory / "wg0.key").write_text(ALICE_PRIVATE + "\n")
+    for check_mode in (True, False):
+        result, failed = run({"path": str(directory), "state": "absent"}, check_mode=check_mode)
+        assert failed
+        assert result["msg"] == f"{directory} is a directory, not a key file; give the path of the key file itself"
+    assert (directory / "wg0.key").read_text() == ALICE_PRIVATE + "\n"
+
+
+def test_the_key_goes_through_a_new_0600_temporary_file_in_the_same_directory(tmp_path, monkeypatch):
+    """Atomic: written to a fresh file (mkstemp: O_EXCL, 0600) beside the key, then renamed over it."""
+    path = write_key(tmp_path / "wg0.key", ALICE_PRIVATE + "\n")
+    leftover = tmp_path / "wg0.key.tmp"  # a stray file under a guessable name is neither used nor touched
+    leftover.write_text("stray")
+    leftover.chmod(0o644)
+    seen = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        seen.append((os.path.dirname(src), mode_of(src), Path(src).read_text(), dst))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    result, failed = run({"path": str(path), "private_key": BOB_PRIVATE})
+    assert not failed and result["changed"] is True
+    assert seen == [(str(tmp_path), 0o600, BOB_PRIVATE + "\n", str(path))]
+    assert path.read_text() == BOB_PRIVATE + "\n"
+    assert leftover.read_text() == "stray" and mode_of(leftover) == 0o644
+    assert sorted(os.listdir(tmp_path)) == ["wg0.key", "wg0.key.tmp"]
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_a_failed_write_fails_cleanly_and_leaves_no_piece_of_a_key(tmp_path, monkeypatch, failing):
+    path = write_key(tmp_path / "wg0.key", ALICE_PRIVATE + "\n")
+
+    def broken(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, failing, broken)
+    result, failed = run({"path": str(path), "private_key": BOB_PRIVATE})
+    assert failed
+    assert result["msg"] == f"cannot write {path}: [Errno 28] No space left on device"
+    assert os.listdir(tmp_path) == ["wg0.key"]  # the temporary file is gone
+    assert path.read_text() == ALICE_PRIVATE + "\n"  # the old key is intact
+    assert_secret_kept_out(result, ALICE_PRIVATE, BOB_PRIVATE)
+
+
+def test_a_key_directory_that_cannot_be_made_fails_naming_it(tmp_path, monkeypatch):
+    path = tmp_path / "etc" / "wireguard" / "wg0.key"
+
+    def makedirs(name, mode=0o777, exist_ok=False):
+        raise PermissionError(13, "Permission denied", name)
+
+    monkeypatch.setattr(os, "makedirs", makedirs)
+    result, failed = run({"path": str(path)})
+    assert failed
+    assert result["msg"] == f"cannot write {path}: [Errno 13] Permission denied: '{path.parent}'"
+    assert os.listdir(tmp_path) == []
