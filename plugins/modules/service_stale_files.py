@@ -54,6 +54,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+loaded:
+  description:
+    - Whether systemd knows the unit (its unit file exists). False on a host the role never set up, where
+      check mode reports the service it would start instead of asking systemd about it.
+  returned: always
+  type: bool
 active:
   description: Whether the unit is active.
   returned: always
@@ -75,19 +81,31 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 
-def service_start(module: AnsibleModule, unit: str) -> int | None:
-    """The unit's main process start, in epoch seconds, or None when the unit is not active."""
-    argv = ["systemctl", "show", "--timestamp=unix", "-p", "ActiveState", "-p", "ExecMainStartTimestamp", unit]
+def unit_state(module: AnsibleModule, unit: str) -> tuple[bool, int | None]:
+    """(whether systemd knows the unit, its main process start in epoch seconds or None when not active)."""
+    argv = [
+        "systemctl",
+        "show",
+        "--timestamp=unix",
+        "-p",
+        "LoadState",
+        "-p",
+        "ActiveState",
+        "-p",
+        "ExecMainStartTimestamp",
+        unit,
+    ]
     rc, out, err = module.run_command(argv)
     if rc != 0:
         module.fail_json(msg=f"systemctl show {unit} failed: {(err or out).strip()}")
     values = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    loaded = values.get("LoadState") == "loaded"
     if values.get("ActiveState") != "active":
-        return None
+        return loaded, None
     stamp = values.get("ExecMainStartTimestamp", "")
     if not stamp.startswith("@") or not stamp[1:].isdigit():
         module.fail_json(msg=f"systemctl show {unit}: no start time in {stamp!r} (systemd 248 or newer is needed)")
-    return int(stamp[1:])
+    return loaded, int(stamp[1:])
 
 
 def stale(paths: list[str], started: int) -> list[str]:
@@ -109,9 +127,9 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    started = service_start(module, module.params["unit"])
+    loaded, started = unit_state(module, module.params["unit"])
     newer = [] if started is None else stale(module.params["paths"], started)
-    module.exit_json(changed=False, active=started is not None, started=started, newer=newer)
+    module.exit_json(changed=False, loaded=loaded, active=started is not None, started=started, newer=newer)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,16 @@ from ansible_collections.wgops.fleet.plugins.modules import service_stale_files
 STARTED = 1_800_000_000
 
 
-def systemctl(state="active", stamp=f"@{STARTED}", rc=0):
+def systemctl(state="active", stamp=f"@{STARTED}", rc=0, load="loaded"):
     calls = []
 
     def run_command(self, args, **kwargs):
         calls.append(list(args))
-        return rc, f"ActiveState={state}\nExecMainStartTimestamp={stamp}\n", "no such unit" if rc else ""
+        return (
+            rc,
+            f"LoadState={load}\nActiveState={state}\nExecMainStartTimestamp={stamp}\n",
+            "no such unit" if rc else "",
+        )
 
     return run_command, calls
 
@@ -43,7 +47,7 @@ def test_files_written_after_the_start_are_returned_in_order(tmp_path):
     assert result["changed"] is False and result["active"] is True and result["started"] == STARTED
     assert result["newer"] == [new_b, new_a]
     assert calls == [
-        ["systemctl", "show", "--timestamp=unix", "-p", "ActiveState", "-p", "ExecMainStartTimestamp", "derper"]
+        ["systemctl", "show", "--timestamp=unix", "-p", "LoadState", "-p", "ActiveState", "-p", "ExecMainStartTimestamp", "derper"]
     ]
 
 
@@ -64,3 +68,11 @@ def test_systemctl_failing_is_reported(tmp_path):
     host, _calls = systemctl(rc=1)
     result, failed = run({"unit": "nope", "paths": []}, host)
     assert failed and "systemctl show nope failed: no such unit" in result["msg"]
+
+
+def test_a_unit_systemd_does_not_know_is_not_loaded(tmp_path):
+    host, _calls = systemctl(state="inactive", stamp="", load="not-found")
+    result, failed = run({"unit": "derper", "paths": [str(tmp_path / "x")]}, host)
+    assert not failed and result["loaded"] is False and result["active"] is False and result["newer"] == []
+    host, _calls = systemctl(state="inactive", stamp="")
+    assert run({"unit": "derper", "paths": []}, host)[0]["loaded"] is True
