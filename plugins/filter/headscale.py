@@ -29,6 +29,10 @@ def headscale_derp_map(relays: Sequence[Mapping[str, Any]], host: str) -> dict[s
         raise AnsibleFilterError(str(exc)) from None
 
 
+def headscale_derp_relays(groups: Mapping[str, Any], group: str, hostvars: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return headscale_derpmap.relays_from_inventory(list(groups.get(group) or []), hostvars)
+
+
 def headscale_policy_text(policy: Any) -> str | None:
     try:
         return headscale_config.policy_text(policy)
@@ -60,6 +64,7 @@ class FilterModule:
         return {
             "headscale_config": headscale_config_filter,
             "headscale_derp_map": headscale_derp_map,
+            "headscale_derp_relays": headscale_derp_relays,
             "headscale_policy_from_groups": headscale_policy_from_groups,
             "headscale_policy_tags": headscale_policy_tags,
             "headscale_policy_text": headscale_policy_text,

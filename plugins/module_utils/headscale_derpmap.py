@@ -32,6 +32,34 @@ FIELDS = ("inventory_hostname", *VARIABLES)
 DEFAULT_STUN_PORT = 3478
 DEFAULT_DERP_PORT = 443
 REGION_IDS = range(900, 1000)  # reserved by Tailscale for custom regions
+# The derp role's defaults of what the map needs (roles/derp/defaults/main.yml; a unit test keeps them equal).
+# The region code and name and the host name default to the relay's inventory name.
+RELAY_DEFAULTS: dict[str, Any] = {
+    "derp_region_id": 900,
+    "derp_ipv4": "",
+    "derp_ipv6": "",
+    "derp_stun_port": DEFAULT_STUN_PORT,
+    "derp_port": DEFAULT_DERP_PORT,
+}
+NAMED_AFTER_HOST = ("derp_region_code", "derp_region_name", "derp_hostname")
+
+
+def relays_from_inventory(relay_hosts: Sequence[str], hostvars: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The relay dicts of ``derp_map`` for the inventory hosts ``relay_hosts``, from their derp_* variables
+    with the derp role's defaults for what they leave unset. Reads only those hosts' variables."""
+    relays = []
+    for host in relay_hosts:
+        values = hostvars.get(host) or {}
+
+        def value(variable: str, values: Mapping[str, Any] = values, host: str = host) -> Any:
+            if variable in values:
+                return values[variable]
+            return host if variable in NAMED_AFTER_HOST else RELAY_DEFAULTS[variable]
+
+        relay = {"inventory_hostname": host}
+        relay.update({field: value(variable) for field, variable in VARIABLES.items()})
+        relays.append(relay)
+    return relays
 
 
 def _number(value: Any) -> Any:

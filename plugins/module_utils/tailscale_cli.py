@@ -18,6 +18,8 @@ The prefs fields used (``tailscale debug prefs``):
   ``--advertise-exit-node``), ``AdvertiseTags`` (``--advertise-tags``)
 * ``NetfilterMode`` (an integer: 0 off, 1 nodivert, 2 on; ``--netfilter-mode``, Linux only)
 * ``ExitNodeID`` / ``ExitNodeIP`` (the exit node this node uses; reported, not managed)
+* ``AutoUpdate.Apply`` (``--auto-update``; an opt.Bool: null is off), ``RelayServerPort`` (``--relay-server-port``;
+  absent: no peer relay server; 1.86 and newer)
 * ``Config`` (``persist.Persist``): ``UserProfile.LoginName`` and ``NodeID`` tell a stopped node that
   has logged in from one that never did.
 
@@ -58,7 +60,11 @@ SET_FLAGS = {
     "snat_subnet_routes": "snat-subnet-routes",
     "stateful_filtering": "stateful-filtering",
     "operator": "operator",
+    "auto_update": "auto-update",
+    "relay_server_port": "relay-server-port",
 }
+# Settings `tailscale up` has no flag for: set with `tailscale set` right after enrolling.
+POST_ENROLL_KEYS = ("auto_update", "relay_server_port")
 # A local user name `--operator` takes (what useradd accepts), or "" for none.
 _OPERATOR_RE = re.compile(r"[a-z_][a-z0-9_-]{0,31}\$?")
 # What the CLI prints when it cannot reach tailscaled (cmd/tailscale/cli/diag.go and the dial errors).
@@ -266,6 +272,8 @@ def normalize_prefs(raw: dict[str, Any] | None, status: dict[str, Any] | None = 
         # an opt.Bool: "true", "false" or absent; absent means no stateful filtering (ipn/prefs.go)
         "stateful_filtering": str(raw.get("NoStatefulFiltering", "")).lower() == "false",
         "operator": raw.get("OperatorUser") or "",
+        "auto_update": (raw.get("AutoUpdate") or {}).get("Apply") is True,
+        "relay_server_port": "" if raw.get("RelayServerPort") is None else str(raw.get("RelayServerPort")),
     }
 
 
@@ -362,6 +370,8 @@ def desired_prefs(
     snat_subnet_routes: bool | None = None,
     stateful_filtering: bool | None = None,
     operator: str | None = None,
+    auto_update: bool | None = None,
+    relay_server_port: str | int | None = None,
 ) -> dict[str, Any]:
     """The wanted settings, normalised like normalize_prefs(); None (not managed) is left out.
 
@@ -377,6 +387,7 @@ def desired_prefs(
         ("exit_node_allow_lan_access", exit_node_allow_lan_access),
         ("snat_subnet_routes", snat_subnet_routes),
         ("stateful_filtering", stateful_filtering),
+        ("auto_update", auto_update),
     ):
         if value is not None:
             wanted[key] = bool(value)
@@ -405,6 +416,13 @@ def desired_prefs(
         if exit_node.strip() != exit_node or any(c.isspace() or c in ",=" for c in exit_node):
             raise ValueError(f"exit_node must be a tailnet address or a peer's name, not {exit_node!r}")
         wanted["exit_node"] = exit_node
+    if relay_server_port is not None:
+        port = str(relay_server_port).strip()
+        if port and not (port.isdigit() and 0 <= int(port) <= 65535):
+            raise ValueError(
+                f"relay_server_port must be a UDP port (0 picks a free one) or empty for no peer relay, not {relay_server_port!r}"
+            )
+        wanted["relay_server_port"] = str(int(port)) if port else ""
     if operator is not None:
         if operator and not _OPERATOR_RE.fullmatch(operator):
             raise ValueError(f"operator must be a local user name (or empty for none), not {operator!r}")
@@ -461,6 +479,8 @@ def up_arguments(
     force_reauth: bool = False,
 ) -> list[str]:
     """``tailscale up --reset`` with every wanted setting (unmanaged ones go back to their defaults).
+
+    ``tailscale up`` has no --auto-update or --relay-server-port: POST_ENROLL_KEYS are set right after it.
 
     ``auth_key_arg`` is what --auth-key gets (``file:PATH`` keeps the key off the command line).
     """

@@ -109,6 +109,20 @@ options:
     description: The local user allowed to operate tailscaled without root (C(--operator)); empty for none. Unset leaves it.
     type: str
     version_added: 0.2.0
+  auto_update:
+    description:
+      - Let tailscaled update itself (C(--auto-update)). Unset leaves it (off on enrolment).
+      - Only installs Tailscale can update (its package repository) support it; others refuse it and the module
+        fails with the CLI's message.
+    type: bool
+    version_added: 0.2.0
+  relay_server_port:
+    description:
+      - Serve as a peer relay on this UDP port (C(--relay-server-port), Tailscale 1.86 and newer; V(0) picks a free
+        port); empty for none. Unset leaves it. Peers use it only when the policy grants them C(tailscale.com/cap/relay)
+        to this node.
+    type: str
+    version_added: 0.2.0
   allow_server_change:
     description:
       - When the node is logged in to another control server, log it out (C(tailscale logout), which removes the
@@ -258,6 +272,7 @@ from typing import Any, NoReturn
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import (
+    POST_ENROLL_KEYS,
     REDACTED,
     TailscaleCLI,
     TailscaleError,
@@ -296,6 +311,8 @@ SETTING_OPTIONS = (
     "snat_subnet_routes",
     "stateful_filtering",
     "operator",
+    "auto_update",
+    "relay_server_port",
 )
 
 
@@ -476,6 +493,8 @@ def main() -> None:
             "snat_subnet_routes": {"type": "bool"},
             "stateful_filtering": {"type": "bool"},
             "operator": {"type": "str"},
+            "auto_update": {"type": "bool"},
+            "relay_server_port": {"type": "str"},
             "allow_server_change": {"type": "bool", "default": False},
             "timeout": {"type": "int", "default": 60},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -548,6 +567,10 @@ def main() -> None:
                 status, prefs_raw = runner.read()
                 status = use_exit_node(runner, wanted, status)
                 runner.run(set_arguments(wanted, ["exit_node"]))
+            reset = enrolled_prefs(login_server, {})  # what `tailscale up --reset` leaves them at
+            later = [key for key in POST_ENROLL_KEYS if key in wanted and wanted[key] != reset[key]]
+            if later:
+                runner.run(set_arguments(wanted, later))
         elif wanted.get("exit_node"):
             after["exit_node"] = wanted["exit_node"]
         runner.finish(True, action, status, (logged_in, current), (True, after), needs_auth=True, changed_settings=[])

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from common.server import CACHE, free_port, pinned_versions
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,21 +44,10 @@ from ansible_collections.wgops.fleet.plugins.module_utils import headscale_keys 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_values as hv
 from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
 
-REPO = Path(__file__).resolve().parents[3]
-GO_BINARIES = REPO / "tests" / "testbed" / "go-binaries.sh"
-GO_CACHE = Path(
-    os.environ.get("WGOPS_GO_CACHE")
-    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "wgops" / "go"
-)
-HEADSCALE_CACHE = GO_CACHE / "headscale"
+HEADSCALE_CACHE = CACHE / "headscale"
 HOW_TO_BUILD = (
     f"run tests/testbed/go-binaries.sh (or make binaries) to build the Headscale binaries into {HEADSCALE_CACHE}"
 )
-
-
-def pinned_versions() -> list[str]:
-    result = subprocess.run([str(GO_BINARIES), "--versions"], capture_output=True, text=True, check=True)
-    return [line.split("=", 1)[1] for line in result.stdout.split() if line.startswith("headscale=")]
 
 
 def built_versions() -> list[str]:
@@ -74,18 +64,12 @@ VERSIONS = built_versions()
 
 def test_the_headscale_binaries_are_built():
     assert HEADSCALE_CACHE.is_dir(), f"{HEADSCALE_CACHE} does not exist: {HOW_TO_BUILD}"
-    missing = sorted(set(pinned_versions()) - set(VERSIONS))
+    missing = sorted(set(pinned_versions()[0]) - set(VERSIONS))
     assert not missing, f"no Headscale binary for {', '.join(missing)}: {HOW_TO_BUILD}"
 
 
 def binary(version: str) -> str:
     return str(HEADSCALE_CACHE / version / "headscale")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def self_signed(directory: Path, name: str) -> tuple[str, str]:

@@ -1,6 +1,6 @@
 """Record what the real headscale CLI prints, as fixtures for the unit tests (``driver.py --record-fixtures``).
 
-For one version: starts a throwaway server (driver.Server), runs a fixed sequence of commands against it
+For one version: starts a throwaway server (common.server.Server), runs a fixed sequence of commands against it
 (and registers a Tailscale client for the node commands) and writes, under
 tests/unit/plugins/modules/fixtures/headscale/<version>/:
 
@@ -76,7 +76,7 @@ class Recorder:
             "Written by `tests/integration/headscale_modules/driver.py --record-fixtures --versions "
             f"{version}` from the binary built by tests/testbed/go-binaries.sh, against a throwaway server "
             "(policy.mode database, restarted with policy.mode file for `policy_get_file_none`; the config is the "
-            "one driver.py writes). `CONFIG` is that config file, "
+            "one tests/integration/common/server.py writes). `CONFIG` is that config file, "
             "`TMP` its directory. Each command's stdout is `<name>.out`, its stderr (if any) `<name>.err`; "
             "the commands ran in this order, and `index.json` holds the same list as data. `recorded_at` "
             "is when the recording ended (seconds since the epoch), the unit tests' clock for these files.",
@@ -174,11 +174,11 @@ def record(version: str, binary: Path, tailscale_dir: Path | None, server_class,
         rec.run("apikeys_list_after", ["apikeys", "list"])
 
         if tailscale_dir is not None:
-            server.start_client(tailscale_dir / "tailscaled")
+            client = server.start_client(tailscale_dir, memory_state=True)
             subprocess.run(
                 [
-                    str(tailscale_dir / "tailscale"),
-                    f"--socket={server.client_socket}",
+                    str(client.tailscale),
+                    f"--socket={client.socket}",
                     "up",
                     f"--login-server={server.url}",
                     f"--auth-key={node_key['key']}",

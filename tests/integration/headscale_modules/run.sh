@@ -9,8 +9,9 @@
 #
 # Needs the binaries tests/testbed/go-binaries.sh builds (headscale of each version, tailscale and
 # tailscaled) and the venv (`make venv collection`); a missing one fails the run (exit 2). Per version
-# it starts `headscale serve` and a userspace `tailscaled` on loopback only (see driver.py), runs
-# playbook.yml and stops both. Exit status: 0 all versions passed, 1 a version failed, 2 setup missing.
+# it starts `headscale serve` and a userspace `tailscaled` on loopback only (see driver.py and
+# tests/integration/common/server.py), runs playbook.yml and stops both. Exit status: 0 all versions
+# passed, 1 a version failed, 2 setup missing.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

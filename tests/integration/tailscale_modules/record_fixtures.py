@@ -1,9 +1,9 @@
 """Record the tailscale CLI output the unit tests replay (run by ``run.sh --record-fixtures``).
 
-run.sh has started headscale and two userspace tailscaled (``node``, fresh, and ``peer``, enrolled) and
+driver.py has started headscale and two userspace tailscaled (``node``, fresh, and ``peer``, enrolled) and
 passes, in the environment: FIXTURES (output directory), TAILSCALE (the CLI), TS_SOCKET (the node's
 socket), URL (the headscale server_url), AUTH_KEY (a reusable pre-auth key), TS_VERSION, HS_VERSION,
-TMPDIR_IT (run.sh's temporary directory). This walks the node through the states the modules meet and
+TMPDIR_IT (the server's temporary directory). This walks the node through the states the modules meet and
 writes each command's stdout, stderr and exit code into FIXTURES/<tailscale version>/ with an
 index.json and a README.md. Paths are written as TMP, the socket as SOCKET; the key never appears
 (it is passed as --auth-key=file:KEYFILE).

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "testbed"))
-from failed_tasks import failed_tasks
+from failed_tasks import failed_tasks  # tests/testbed/failed_tasks.py (conftest.py)
 
 LOG = """\
 TASK [probe] ***

@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import secret_scan  # tests/testbed/secret_scan.py (conftest.py)
 
 SCRIPT = Path(__file__).resolve().parents[2] / "testbed" / "secret_scan.py"
-sys.path.insert(0, str(SCRIPT.parent))
-import secret_scan  # noqa: E402
 
 # Test-only values (never used anywhere real).
 WG_PRIVATE = "kPmXd4PyqDh1dCkz0T+ulGPDOVXdeGxYT5q1Xq3uR1M="

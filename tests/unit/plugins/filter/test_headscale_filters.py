@@ -12,6 +12,7 @@ def test_filters_are_registered():
     assert set(filters.FilterModule().filters()) == {
         "headscale_config",
         "headscale_derp_map",
+        "headscale_derp_relays",
         "headscale_policy_from_groups",
         "headscale_policy_tags",
         "headscale_policy_text",

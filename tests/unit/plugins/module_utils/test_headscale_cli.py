@@ -6,14 +6,10 @@ names the command behind every file); tests run for each recorded version.
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "modules" / "fixtures" / "headscale"))
-
-from headscale_fake import (
+from helpers.headscale_fake import (
     VERSIONS,
     FakeHeadscale,
     bad_policy_reason,

@@ -5,14 +5,8 @@ states the command line each version must get, read from the CLI sources of that
 docstring of module_utils/headscale_cli.py lists the differences).
 """
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "modules" / "fixtures" / "headscale"))
-
-from headscale_fake import VERSIONS, FakeHeadscale, recorded_json, reported_version
+from helpers.headscale_fake import VERSIONS, FakeHeadscale, recorded_json, reported_version
 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_cli as hc
 

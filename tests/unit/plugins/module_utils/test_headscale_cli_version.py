@@ -1,13 +1,7 @@
 """headscale_cli.installed_version: the installed binary's version without a server (what the role plans by)."""
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "modules" / "fixtures" / "headscale"))
-
-from headscale_fake import VERSIONS, FakeHeadscale
+from helpers.headscale_fake import VERSIONS, FakeHeadscale
 
 from ansible_collections.wgops.fleet.plugins.module_utils import headscale_cli as hc
 

@@ -98,6 +98,8 @@ def test_normalize_prefs():
         "snat_subnet_routes": True,
         "stateful_filtering": False,
         "operator": "",
+        "auto_update": False,
+        "relay_server_port": "",
     }
 
 
@@ -107,6 +109,43 @@ def test_normalize_prefs_client_settings():
     assert prefs["exit_node_allow_lan_access"] is True and prefs["snat_subnet_routes"] is False
     assert prefs["stateful_filtering"] is True and prefs["operator"] == "ops"
     assert ts.normalize_prefs({"NoStatefulFiltering": "true"})["stateful_filtering"] is False
+
+
+@pytest.mark.parametrize(
+    ("raw", "auto_update", "relay_port"),
+    [
+        ({}, False, ""),
+        ({"AutoUpdate": {"Check": True, "Apply": None}}, False, ""),  # opt.Bool unset: off (the recorded 1.102.5 prefs)
+        ({"AutoUpdate": {"Check": True, "Apply": False}}, False, ""),
+        ({"AutoUpdate": {"Check": True, "Apply": True}, "RelayServerPort": 40000}, True, "40000"),
+        ({"RelayServerPort": 0}, False, "0"),  # a free port picked by tailscaled
+    ],
+)
+def test_normalize_prefs_auto_update_and_relay(raw, auto_update, relay_port):
+    prefs = ts.normalize_prefs(raw)
+    assert prefs["auto_update"] is auto_update and prefs["relay_server_port"] == relay_port
+
+
+def test_auto_update_and_relay_port_are_set_with_tailscale_set_only_when_they_differ():
+    wanted = ts.desired_prefs(auto_update=False, relay_server_port=40000)
+    assert wanted == {"auto_update": False, "relay_server_port": "40000"}
+    current = ts.normalize_prefs({"AutoUpdate": {"Check": True, "Apply": None}})
+    keys = ts.differences(current, wanted)
+    assert keys == ["relay_server_port"]
+    assert ts.set_arguments(wanted, keys) == ["set", "--relay-server-port=40000"]
+    assert ts.desired_prefs(relay_server_port="")["relay_server_port"] == ""
+    off = ts.differences(ts.normalize_prefs({"RelayServerPort": 40000}), ts.desired_prefs(relay_server_port=""))
+    assert ts.set_arguments(ts.desired_prefs(relay_server_port=""), off) == ["set", "--relay-server-port="]
+    # `tailscale up` has no --relay-server-port: tailscale_up sets it right after enrolling
+    assert not any(arg.startswith("--relay-server-port") for arg in ts.up_arguments("https://hs", wanted, None, 30))
+    assert not any(arg.startswith("--auto-update") for arg in ts.up_arguments("https://hs", wanted, None, 30))
+    assert set(ts.POST_ENROLL_KEYS) == {"auto_update", "relay_server_port"}
+
+
+@pytest.mark.parametrize("port", ["65536", "-1", "40000,40001", "port"])
+def test_a_bad_relay_port_is_refused(port):
+    with pytest.raises(ValueError, match="relay_server_port must be a UDP port"):
+        ts.desired_prefs(relay_server_port=port)
 
 
 EXIT_STATUS = {

@@ -7,7 +7,7 @@ of DESIGN.md gets a concrete example whose expected plan follows from the rule.
 import json
 
 import pytest
-from planner_oracle import lpm, route_table, table_faults, unreachable
+from helpers.planner_oracle import lpm, route_table, table_faults, unreachable
 
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys as keys
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_plan as plan

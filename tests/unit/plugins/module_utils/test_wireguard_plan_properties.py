@@ -9,9 +9,9 @@ import hashlib
 import ipaddress
 
 import pytest
+from helpers.planner_oracle import as_list, host_prefix, is_present, lpm, model_links, net, route_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from planner_oracle import as_list, host_prefix, is_present, lpm, model_links, net, route_table
 
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_inventory, wireguard_plan
 

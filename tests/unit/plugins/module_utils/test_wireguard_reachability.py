@@ -7,12 +7,13 @@ and both ways. The planner either delivers or names the pair; it never names a p
 """
 
 import pytest
+from helpers.planner_oracle import model_links, table_faults, unreachable
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from planner_oracle import model_links, table_faults, unreachable
-from test_wireguard_plan_properties import fleets
 
 from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_inventory, wireguard_plan
+
+from .test_wireguard_plan_properties import fleets
 
 
 def lonely_clients(inventory):

@@ -1,14 +1,9 @@
 """wireguard_show: `wg show all FIELD` and `ip -j addr show` parsed into records, with no key ever kept."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "modules" / "fixtures" / "wireguard"))
-
-from wireguard_fake import (
+from helpers.wireguard_fake import (
     IP_ADDR,
     NOW,
     PEER_A,

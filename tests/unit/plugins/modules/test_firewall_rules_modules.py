@@ -10,8 +10,8 @@ import re
 import sys
 from unittest import mock
 
-import module_runner
 import pytest
+from helpers import module_runner
 
 from ansible_collections.wgops.fleet.plugins.module_utils import firewall_firewalld
 from ansible_collections.wgops.fleet.plugins.modules import firewalld_rules, ufw_rules

@@ -1,17 +1,11 @@
 """headscale_apikey against CLI output recorded from each Headscale release (fixtures/headscale/<version>)."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "headscale"))
-
-from headscale_fake import (
+from helpers.headscale_fake import (
     VERSIONS,
     FakeHeadscale,
-    fake_binary,
     recorded_json,
     run_module,
     version_tuple,
@@ -21,11 +15,6 @@ from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import a
 from ansible_collections.wgops.fleet.plugins.modules import headscale_apikey
 
 LIST = ["apikeys", "list"]
-
-
-@pytest.fixture
-def binary(tmp_path):
-    return fake_binary(tmp_path)
 
 
 def args(binary, **extra):
@@ -42,13 +31,13 @@ def first_key(version):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_create(version, binary):
+def test_create(version, headscale_binary):
     secret = recorded_json(version, "apikeys_create")
     fake = FakeHeadscale(version)
     fake.on(LIST, fixture="apikeys_list_empty")
     fake.on(["apikeys", "create", "--expiration", "1d"], fixture="apikeys_create")
     fake.on(LIST, fixture="apikeys_list")
-    result, failed = run_module(headscale_apikey.main, args(binary, expiration="1d"), fake)
+    result, failed = run_module(headscale_apikey.main, args(headscale_binary, expiration="1d"), fake)
     assert not failed, result
     assert result["changed"]
     assert result["key"] == secret
@@ -61,9 +50,9 @@ def test_create(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_create_in_check_mode(version, binary):
+def test_create_in_check_mode(version, headscale_binary):
     fake = FakeHeadscale(version).on(LIST, fixture="apikeys_list")
-    result, failed = run_module(headscale_apikey.main, args(binary), fake, check_mode=True)
+    result, failed = run_module(headscale_apikey.main, args(headscale_binary), fake, check_mode=True)
     assert not failed, result
     assert result["changed"]
     assert result["key"] is None
@@ -72,7 +61,7 @@ def test_create_in_check_mode(version, binary):
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("selector", ["key", "prefix", "listed_prefix", "id"])
-def test_expire(version, selector, binary):
+def test_expire(version, selector, headscale_binary):
     secret, listed = first_key(version)
     value = {"key": secret, "prefix": apikey_prefix(secret), "listed_prefix": listed["prefix"], "id": listed["id"]}
     fake = FakeHeadscale(version)
@@ -84,7 +73,9 @@ def test_expire(version, selector, binary):
     fake.on(expire, fixture="apikeys_expire")
     fake.on(LIST, fixture="apikeys_list_after")
     option = "prefix" if selector == "listed_prefix" else selector
-    result, failed = run_module(headscale_apikey.main, args(binary, state="expired", **{option: value[selector]}), fake)
+    result, failed = run_module(
+        headscale_apikey.main, args(headscale_binary, state="expired", **{option: value[selector]}), fake
+    )
     assert not failed, result
     assert result["changed"]
     assert result["apikey"]["id"] == listed["id"]
@@ -93,17 +84,17 @@ def test_expire(version, selector, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_expire_expired_key(version, binary):
+def test_expire_expired_key(version, headscale_binary):
     secret, _listed = first_key(version)
     fake = FakeHeadscale(version).on(LIST, fixture="apikeys_list_after")
-    result, failed = run_module(headscale_apikey.main, args(binary, state="expired", key=secret), fake)
+    result, failed = run_module(headscale_apikey.main, args(headscale_binary, state="expired", key=secret), fake)
     assert not failed, result
     assert not result["changed"]
     assert fake.commands() == [LIST]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_delete(version, binary):
+def test_delete(version, headscale_binary):
     second = recorded_json(version, "apikeys_create_second")
     listed = next(
         k for k in recorded_json(version, "apikeys_list") if apikey_prefix(k["prefix"]) == apikey_prefix(second)
@@ -116,24 +107,28 @@ def test_delete(version, binary):
         delete = ["apikeys", "delete", "--prefix", listed["prefix"]]
     fake.on(delete, fixture="apikeys_delete")
     fake.on(LIST, fixture="apikeys_list_after")
-    result, failed = run_module(headscale_apikey.main, args(binary, state="absent", prefix=listed["prefix"]), fake)
+    result, failed = run_module(
+        headscale_apikey.main, args(headscale_binary, state="absent", prefix=listed["prefix"]), fake
+    )
     assert not failed, result
     assert result["changed"]
     assert len(result["apikeys"]) == 1
     # once gone, nothing to do
     fake.on(LIST, fixture="apikeys_list_after")
-    again, failed = run_module(headscale_apikey.main, args(binary, state="absent", prefix=listed["prefix"]), fake)
+    again, failed = run_module(
+        headscale_apikey.main, args(headscale_binary, state="absent", prefix=listed["prefix"]), fake
+    )
     assert not failed
     assert not again["changed"]
 
 
-def test_state_absent_needs_a_selector(binary):
-    result, failed = run_module(headscale_apikey.main, args(binary, state="absent"), None)
+def test_state_absent_needs_a_selector(headscale_binary):
+    result, failed = run_module(headscale_apikey.main, args(headscale_binary, state="absent"), None)
     assert failed
     assert "prefix, id, key" in result["msg"]
 
 
-def test_bad_expiration(binary):
-    result, failed = run_module(headscale_apikey.main, args(binary, expiration="ninety days"), None)
+def test_bad_expiration(headscale_binary):
+    result, failed = run_module(headscale_apikey.main, args(headscale_binary, expiration="ninety days"), None)
     assert failed
     assert "not a duration" in result["msg"]

@@ -1,17 +1,11 @@
 """headscale_info against CLI output recorded from each Headscale release (fixtures/headscale/<version>)."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "headscale"))
-
-from headscale_fake import (
+from helpers.headscale_fake import (
     VERSIONS,
     FakeHeadscale,
-    fake_binary,
     has,
     recorded_json,
     reported_version_text,
@@ -32,11 +26,6 @@ REPORTED = {
 }
 
 
-@pytest.fixture
-def binary(tmp_path):
-    return fake_binary(tmp_path)
-
-
 def full_fake(version):
     fake = FakeHeadscale(version)
     fake.on(["users", "list"], fixture="users_list", times=None)
@@ -53,9 +42,9 @@ def full_fake(version):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_everything(version, binary):
+def test_everything(version, headscale_binary):
     fake = full_fake(version)
-    result, failed = run_module(headscale_info.main, {"binary": binary}, fake, check_mode=True)
+    result, failed = run_module(headscale_info.main, {"binary": headscale_binary}, fake, check_mode=True)
     assert not failed, result
     assert not result["changed"]
     assert result["headscale_version"] == reported_version_text(version)
@@ -78,7 +67,7 @@ def test_everything(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_empty_server(version, binary):
+def test_empty_server(version, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(["users", "list"], fixture="users_list_empty", times=None)
     fake.on(["nodes", "list"], fixture="nodes_list_empty")
@@ -86,7 +75,7 @@ def test_empty_server(version, binary):
         fake.on(["preauthkeys", "list"], fixture="preauthkeys_list_empty")
     fake.on(["apikeys", "list"], fixture="apikeys_list_empty")
     fake.on(["policy", "get"], fixture="policy_get_none")
-    result, failed = run_module(headscale_info.main, {"binary": binary}, fake)
+    result, failed = run_module(headscale_info.main, {"binary": headscale_binary}, fake)
     assert not failed, result
     assert result["users"] == result["nodes"] == result["preauthkeys"] == result["apikeys"] == []
     assert result["policy"] is None
@@ -95,29 +84,29 @@ def test_empty_server(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_file_mode_without_a_policy_is_no_policy_and_no_warning(version, binary):
+def test_file_mode_without_a_policy_is_no_policy_and_no_warning(version, headscale_binary):
     fake = FakeHeadscale(version).on(["policy", "get"], fixture="policy_get_file_none")
-    result, failed = run_module(headscale_info.main, {"binary": binary, "gather": ["policy"]}, fake)
+    result, failed = run_module(headscale_info.main, {"binary": headscale_binary, "gather": ["policy"]}, fake)
     assert not failed, result
     assert result["policy"] is None
     assert "warnings" not in result
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_gather_subset(version, binary):
+def test_gather_subset(version, headscale_binary):
     fake = FakeHeadscale(version).on(["apikeys", "list"], fixture="apikeys_list")
-    result, failed = run_module(headscale_info.main, {"binary": binary, "gather": ["apikeys"]}, fake)
+    result, failed = run_module(headscale_info.main, {"binary": headscale_binary, "gather": ["apikeys"]}, fake)
     assert not failed, result
     assert set(result) == {"changed", "headscale_version", "headscale_version_exact", "apikeys"}
     assert fake.commands() == [["apikeys", "list"]]
 
 
-def test_unreadable_policy_warns(binary):
+def test_unreadable_policy_warns(headscale_binary):
     fake = FakeHeadscale(VERSIONS[-1])
     fake.on(
         ["policy", "get"], rc=1, err='{"error": "reading policy from path \\"/etc/headscale/p.hujson\\": no such file"}'
     )
-    result, failed = run_module(headscale_info.main, {"binary": binary, "gather": ["policy"]}, fake)
+    result, failed = run_module(headscale_info.main, {"binary": headscale_binary, "gather": ["policy"]}, fake)
     assert not failed, result
     assert result["policy"] is None
     assert "no such file" in result["warnings"][0]
@@ -131,9 +120,9 @@ def test_every_recorded_version_has_an_expectation():
 
 
 @pytest.mark.parametrize("version", sorted(REPORTED))
-def test_version_alone_reads_only_the_binary(version, binary):
+def test_version_alone_reads_only_the_binary(version, headscale_binary):
     fake = FakeHeadscale(version)
-    args = {"binary": binary, "gather": ["version"], "config": "/etc/headscale/config.yaml"}
+    args = {"binary": headscale_binary, "gather": ["version"], "config": "/etc/headscale/config.yaml"}
     result, failed = run_module(headscale_info.main, args, fake, check_mode=True)
     assert not failed, result
     assert result == {
@@ -165,23 +154,26 @@ def test_missing_binary_fails_when_the_server_is_read(tmp_path):
     assert "does not exist or is not executable" in result["msg"]
 
 
-def test_version_alone_reports_what_the_modules_refuse(binary):
+def test_version_alone_reports_what_the_modules_refuse(headscale_binary):
     fake = FakeHeadscale(VERSIONS[-1])
     fake.rules.clear()
     fake.on(["version"], out='{"version": "v0.25.1"}', json_output=True, times=None)
-    result, failed = run_module(headscale_info.main, {"binary": binary, "gather": ["version"]}, fake)
+    result, failed = run_module(headscale_info.main, {"binary": headscale_binary, "gather": ["version"]}, fake)
     assert not failed, result
     assert result["headscale_version"] == "0.25.1"
-    result, failed = run_module(headscale_info.main, {"binary": binary, "gather": ["users"]}, fake)
+    result, failed = run_module(headscale_info.main, {"binary": headscale_binary, "gather": ["users"]}, fake)
     assert failed
     assert "0.25.1" in result["msg"] and "not supported" in result["msg"]
 
 
-def test_installed_026_upgrades_through_027_and_028(binary):
+def test_installed_026_upgrades_through_027_and_028(headscale_binary):
     # issue 17: the role read 0.26 as "nothing installed" and installed the target directly, skipping minors
     # Headscale refuses to skip. What headscale_info detects on the recorded 0.26.1 binary walks each minor.
     result, failed = run_module(
-        headscale_info.main, {"binary": binary, "gather": ["version"]}, FakeHeadscale("v0.26.1"), check_mode=True
+        headscale_info.main,
+        {"binary": headscale_binary, "gather": ["version"]},
+        FakeHeadscale("v0.26.1"),
+        check_mode=True,
     )
     assert not failed, result
     known = ["0.26.1", "0.27.1", "0.28.0", "0.29.3"]

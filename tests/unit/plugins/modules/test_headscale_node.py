@@ -5,17 +5,11 @@ The node fixtures come from a real Tailscale client registered with the recorded
 """
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "headscale"))
-
-from headscale_fake import (
+from helpers.headscale_fake import (
     VERSIONS,
     FakeHeadscale,
-    fake_binary,
     has,
     recorded_json,
     run_module,
@@ -32,11 +26,6 @@ def test_every_version_has_node_fixtures():
     assert NODE_VERSIONS == VERSIONS
 
 
-@pytest.fixture
-def binary(tmp_path):
-    return fake_binary(tmp_path)
-
-
 def args(binary, **extra):
     return {"binary": binary, **extra}
 
@@ -46,11 +35,11 @@ def node_id(version):
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_read_node_by_each_selector(version, binary):
+def test_read_node_by_each_selector(version, headscale_binary):
     raw = recorded_json(version, "nodes_list")[0]
     for selector in ({"name": "itest-n1"}, {"id": raw["id"]}, {"node_key": raw["node_key"]}):
         fake = FakeHeadscale(version).on(LIST, fixture="nodes_list")
-        result, failed = run_module(headscale_node.main, args(binary, **selector), fake)
+        result, failed = run_module(headscale_node.main, args(headscale_binary, **selector), fake)
         assert not failed, result
         assert not result["changed"]
         assert result["changes"] == []
@@ -63,14 +52,14 @@ def test_read_node_by_each_selector(version, binary):
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_approve_routes(version, binary):
+def test_approve_routes(version, headscale_binary):
     approve = ["nodes", "approve-routes", "-i", node_id(version), "-r", "10.99.0.0/24"]
     fake = FakeHeadscale(version)
     fake.on(LIST, fixture="nodes_list")
     fake.on(approve, fixture="nodes_approve_routes")
     fake.on(LIST, fixture="nodes_list_approved")
     result, failed = run_module(
-        headscale_node.main, args(binary, name="itest-n1", approved_routes=["10.99.0.9/24"]), fake, diff=True
+        headscale_node.main, args(headscale_binary, name="itest-n1", approved_routes=["10.99.0.9/24"]), fake, diff=True
     )
     assert not failed, result
     assert result["changed"]
@@ -82,10 +71,10 @@ def test_approve_routes(version, binary):
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_approved_routes_already_set(version, binary):
+def test_approved_routes_already_set(version, headscale_binary):
     fake = FakeHeadscale(version).on(LIST, fixture="nodes_list_approved")
     result, failed = run_module(
-        headscale_node.main, args(binary, name="itest-n1", approved_routes=["10.99.0.0/24"]), fake
+        headscale_node.main, args(headscale_binary, name="itest-n1", approved_routes=["10.99.0.0/24"]), fake
     )
     assert not failed, result
     assert not result["changed"]
@@ -93,12 +82,12 @@ def test_approved_routes_already_set(version, binary):
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_clear_routes_and_exit_node(version, binary):
+def test_clear_routes_and_exit_node(version, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(LIST, fixture="nodes_list_approved")
     fake.on(["nodes", "approve-routes", "-i", node_id(version), "-r", ""], fixture="nodes_approve_none")
     fake.on(LIST, fixture="nodes_list")
-    result, failed = run_module(headscale_node.main, args(binary, name="itest-n1", approved_routes=[]), fake)
+    result, failed = run_module(headscale_node.main, args(headscale_binary, name="itest-n1", approved_routes=[]), fake)
     assert not failed, result
     assert result["changed"]
     assert result["node"]["approved_routes"] == []
@@ -110,22 +99,31 @@ def test_clear_routes_and_exit_node(version, binary):
     fake.on(exit_routes, fixture="nodes_approve_exit")
     exit_listed = json.dumps([recorded_json(version, "nodes_approve_exit")])
     fake.on(LIST, out=exit_listed)
-    result, failed = run_module(headscale_node.main, args(binary, name="itest-n1", approved_routes=["::/0"]), fake)
+    result, failed = run_module(
+        headscale_node.main, args(headscale_binary, name="itest-n1", approved_routes=["::/0"]), fake
+    )
     assert not failed, result
     assert result["node"]["approved_routes"] == ["0.0.0.0/0", "::/0"]
     fake = FakeHeadscale(version).on(LIST, out=exit_listed)
     result, _failed = run_module(
-        headscale_node.main, args(binary, name="itest-n1", approved_routes=["0.0.0.0/0"]), fake
+        headscale_node.main, args(headscale_binary, name="itest-n1", approved_routes=["0.0.0.0/0"]), fake
     )
     assert not result["changed"]
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_check_mode_changes_nothing(version, binary):
+def test_check_mode_changes_nothing(version, headscale_binary):
     fake = FakeHeadscale(version).on(LIST, fixture="nodes_list")
     result, failed = run_module(
         headscale_node.main,
-        args(binary, name="itest-n1", approved_routes=["10.99.0.0/24"], tags=["tag:ci"], rename="x1", state="expired"),
+        args(
+            headscale_binary,
+            name="itest-n1",
+            approved_routes=["10.99.0.0/24"],
+            tags=["tag:ci"],
+            rename="x1",
+            state="expired",
+        ),
         fake,
         check_mode=True,
         diff=True,
@@ -141,7 +139,7 @@ def test_check_mode_changes_nothing(version, binary):
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_rename_and_tag(version, binary):
+def test_rename_and_tag(version, headscale_binary):
     nid = node_id(version)
     rename = ["nodes", "rename", "-i", nid, "itest-renamed"]
     tag = ["nodes", "tag", "-i", nid, "-t", "tag:ci,tag:db"]
@@ -151,7 +149,9 @@ def test_rename_and_tag(version, binary):
     fake.on(tag, fixture="nodes_tag")
     fake.on(LIST, fixture="nodes_list_tagged")
     result, failed = run_module(
-        headscale_node.main, args(binary, name="itest-n1", rename="itest-renamed", tags=["tag:db", "tag:ci"]), fake
+        headscale_node.main,
+        args(headscale_binary, name="itest-n1", rename="itest-renamed", tags=["tag:db", "tag:ci"]),
+        fake,
     )
     assert not failed, result
     assert result["changes"] == ["given_name", "tags"]
@@ -161,18 +161,20 @@ def test_rename_and_tag(version, binary):
     # found again by its host name, nothing to do
     fake = FakeHeadscale(version).on(LIST, fixture="nodes_list_tagged")
     result, failed = run_module(
-        headscale_node.main, args(binary, name="itest-n1", rename="itest-renamed", tags=["tag:ci", "tag:db"]), fake
+        headscale_node.main,
+        args(headscale_binary, name="itest-n1", rename="itest-renamed", tags=["tag:ci", "tag:db"]),
+        fake,
     )
     assert not failed, result
     assert not result["changed"]
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_remove_all_tags(version, binary):
+def test_remove_all_tags(version, headscale_binary):
     nid = node_id(version)
     fake = FakeHeadscale(version).on(LIST, fixture="nodes_list_tagged")
     if version_tuple(version) >= (0, 28, 0):
-        result, failed = run_module(headscale_node.main, args(binary, id=int(nid), tags=[]), fake)
+        result, failed = run_module(headscale_node.main, args(headscale_binary, id=int(nid), tags=[]), fake)
         assert failed
         assert "cannot remove all tags" in result["msg"]
         assert "--advertise-tags=" in result["msg"]
@@ -180,62 +182,66 @@ def test_remove_all_tags(version, binary):
     else:
         fake.on(["nodes", "tag", "-i", nid, "-t", ""], fixture="nodes_tag_none")
         fake.on(LIST, fixture="nodes_list_approved")
-        result, failed = run_module(headscale_node.main, args(binary, id=int(nid), tags=[]), fake)
+        result, failed = run_module(headscale_node.main, args(headscale_binary, id=int(nid), tags=[]), fake)
         assert not failed, result
         assert result["changes"] == ["tags"]
         assert result["node"]["forced_tags"] == []
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_tag_refused_by_the_server(version, binary):
+def test_tag_refused_by_the_server(version, headscale_binary):
     nid = node_id(version)
     fake = FakeHeadscale(version)
     fake.on(LIST, fixture="nodes_list")
     fake.on(["nodes", "tag", "-i", nid, "-t", "tag:nosuchtag"], fixture="nodes_tag_undefined")
     if version_tuple(version) >= (0, 28, 0):
         # tags must be defined in the policy's tagOwners
-        result, failed = run_module(headscale_node.main, args(binary, id=int(nid), tags=["tag:nosuchtag"]), fake)
+        result, failed = run_module(
+            headscale_node.main, args(headscale_binary, id=int(nid), tags=["tag:nosuchtag"]), fake
+        )
         assert failed
         assert f"cannot set the tags of node {nid} (itest-n1)" in result["msg"]
         assert "tag:nosuchtag" in result["msg"]
     else:
         # up to 0.27 any well-formed tag becomes a forced tag
         fake.on(LIST, out=json.dumps([recorded_json(version, "nodes_tag_undefined")]))
-        result, failed = run_module(headscale_node.main, args(binary, id=int(nid), tags=["tag:nosuchtag"]), fake)
+        result, failed = run_module(
+            headscale_node.main, args(headscale_binary, id=int(nid), tags=["tag:nosuchtag"]), fake
+        )
         assert not failed, result
         assert result["node"]["forced_tags"] == ["tag:nosuchtag"]
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_invalid_rename_fails_with_the_reason(version, binary):
+def test_invalid_rename_fails_with_the_reason(version, headscale_binary):
     nid = node_id(version)
     fake = FakeHeadscale(version)
     fake.on(LIST, fixture="nodes_list")
     fake.on(["nodes", "rename", "-i", nid, "Not A Name"], fixture="nodes_rename_invalid")
-    result, failed = run_module(headscale_node.main, args(binary, id=int(nid), rename="Not A Name"), fake)
+    result, failed = run_module(headscale_node.main, args(headscale_binary, id=int(nid), rename="Not A Name"), fake)
     assert failed
     assert f"cannot rename node {nid} (itest-n1)" in result["msg"]
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_expire(version, binary):
+def test_expire(version, headscale_binary):
     nid = node_id(version)
     fake = FakeHeadscale(version)
     fake.on(LIST, fixture="nodes_list_tagged")
     fake.on(["nodes", "expire", "-i", nid], fixture="nodes_expire")
     fake.on(LIST, fixture="nodes_list_expired")
-    result, failed = run_module(headscale_node.main, args(binary, id=int(nid), state="expired"), fake)
+    result, failed = run_module(headscale_node.main, args(headscale_binary, id=int(nid), state="expired"), fake)
     assert not failed, result
     assert result["changes"] == ["expired"]
     assert result["node"]["expired"] is True
     fake = FakeHeadscale(version).on(LIST, fixture="nodes_list_expired")
-    result, failed = run_module(headscale_node.main, args(binary, id=int(nid), state="expired"), fake)
+    result, failed = run_module(headscale_node.main, args(headscale_binary, id=int(nid), state="expired"), fake)
     assert not failed, result
     assert not result["changed"]
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_delete(version, binary):
+def test_delete(version, headscale_binary):
     nid = node_id(version)
     delete = ["nodes", "delete", "--identifier", nid, "--force"]
     fake = FakeHeadscale(version)
@@ -243,7 +249,7 @@ def test_delete(version, binary):
     fake.on(delete, fixture="nodes_delete")
     fake.on(LIST, fixture="nodes_list_after_delete")
     result, failed = run_module(
-        headscale_node.main, args(binary, name="itest-renamed", state="absent"), fake, diff=True
+        headscale_node.main, args(headscale_binary, name="itest-renamed", state="absent"), fake, diff=True
     )
     assert not failed, result
     assert result["changed"]
@@ -252,39 +258,41 @@ def test_delete(version, binary):
     assert fake.commands() == [LIST, delete, LIST]
 
     fake = FakeHeadscale(version).on(LIST, fixture="nodes_list_after_delete")
-    result, failed = run_module(headscale_node.main, args(binary, name="itest-renamed", state="absent"), fake)
+    result, failed = run_module(headscale_node.main, args(headscale_binary, name="itest-renamed", state="absent"), fake)
     assert not failed, result
     assert not result["changed"]
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_delete_that_did_not_happen_is_caught(version, binary):
+def test_delete_that_did_not_happen_is_caught(version, headscale_binary):
     # up to 0.27 `nodes delete -o json` prints success even when the deletion failed
     nid = node_id(version)
     fake = FakeHeadscale(version)
     fake.on(LIST, fixture="nodes_list", times=None)
     fake.on(["nodes", "delete", "--identifier", nid, "--force"], out="null\n")
-    result, failed = run_module(headscale_node.main, args(binary, id=int(nid), state="absent"), fake)
+    result, failed = run_module(headscale_node.main, args(headscale_binary, id=int(nid), state="absent"), fake)
     assert failed
     assert "still lists it" in result["msg"]
 
 
 @pytest.mark.parametrize("version", NODE_VERSIONS)
-def test_missing_node(version, binary):
+def test_missing_node(version, headscale_binary):
     fake = FakeHeadscale(version).on(LIST, fixture="nodes_list")
-    result, failed = run_module(headscale_node.main, args(binary, name="ghost", approved_routes=[]), fake)
+    result, failed = run_module(headscale_node.main, args(headscale_binary, name="ghost", approved_routes=[]), fake)
     assert failed
     assert "Headscale has no node with name 'ghost'" in result["msg"]
     assert "(itest-n1)" in result["msg"]
 
 
-def test_bad_route(binary):
-    result, failed = run_module(headscale_node.main, args(binary, id=1, approved_routes=["10.0.0.0/33"]), None)
+def test_bad_route(headscale_binary):
+    result, failed = run_module(
+        headscale_node.main, args(headscale_binary, id=1, approved_routes=["10.0.0.0/33"]), None
+    )
     assert failed
     assert result["msg"].startswith("approved_routes: ")
 
 
-def test_selector_required(binary):
-    result, failed = run_module(headscale_node.main, args(binary, tags=[]), None)
+def test_selector_required(headscale_binary):
+    result, failed = run_module(headscale_node.main, args(headscale_binary, tags=[]), None)
     assert failed
     assert "one of the following is required: id, name, node_key" in result["msg"]

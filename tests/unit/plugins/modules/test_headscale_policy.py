@@ -1,13 +1,7 @@
 """headscale_policy against CLI output recorded from each Headscale release (fixtures/headscale/<version>)."""
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "headscale"))
-
-from headscale_fake import VERSIONS, FakeHeadscale, bad_policy_reason, fake_binary, run_module, version_tuple
+from helpers.headscale_fake import VERSIONS, FakeHeadscale, bad_policy_reason, run_module, version_tuple
 
 from ansible_collections.wgops.fleet.plugins.modules import headscale_policy
 
@@ -25,23 +19,18 @@ POLICY_HUJSON = """{
 }"""
 
 
-@pytest.fixture
-def binary(tmp_path):
-    return fake_binary(tmp_path)
-
-
 def args(binary, **extra):
     return {"binary": binary, "config": "/etc/headscale/config.yaml", **extra}
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_store_new_policy(version, binary):
+def test_store_new_policy(version, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(CHECK, fixture="policy_check_good")
     fake.on(GET, fixture="policy_get_none")
     fake.on(SET, fixture="policy_set")
     fake.on(GET, fixture="policy_get")
-    result, failed = run_module(headscale_policy.main, args(binary, policy=POLICY), fake, diff=True)
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, policy=POLICY), fake, diff=True)
     assert not failed, result
     assert result["changed"]
     assert result["valid"]
@@ -58,11 +47,11 @@ def test_store_new_policy(version, binary):
 
 @pytest.mark.parametrize("version", VERSIONS)
 @pytest.mark.parametrize("policy", [POLICY, POLICY_HUJSON])
-def test_same_policy_is_not_stored(version, policy, binary):
+def test_same_policy_is_not_stored(version, policy, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(CHECK, fixture="policy_check_good")
     fake.on(GET, fixture="policy_get")
-    result, failed = run_module(headscale_policy.main, args(binary, policy=policy), fake, diff=True)
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, policy=policy), fake, diff=True)
     assert not failed, result
     assert not result["changed"]
     assert result["previous"] == POLICY
@@ -71,22 +60,22 @@ def test_same_policy_is_not_stored(version, policy, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_changed_policy_in_check_mode(version, binary):
+def test_changed_policy_in_check_mode(version, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(CHECK, fixture="policy_check_good")
     fake.on(GET, fixture="policy_get")
     changed = {**POLICY, "tagOwners": {"tag:ci": ["itest@"]}}
-    result, failed = run_module(headscale_policy.main, args(binary, policy=changed), fake, check_mode=True)
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, policy=changed), fake, check_mode=True)
     assert not failed, result
     assert result["changed"]
     assert not any(cmd[:2] == ["policy", "set"] for cmd in fake.commands())
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_bad_policy_is_refused_with_the_reason(version, binary):
+def test_bad_policy_is_refused_with_the_reason(version, headscale_binary):
     fake = FakeHeadscale(version).on(CHECK, fixture="policy_check_bad")
     bad = {"acls": [{"action": "bogus", "src": ["*"], "dst": ["*:*"]}]}
-    result, failed = run_module(headscale_policy.main, args(binary, policy=bad, check_only=True), fake)
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, policy=bad, check_only=True), fake)
     assert failed
     assert result["valid"] is False
     assert result["msg"].startswith("policy refused by `")
@@ -96,11 +85,11 @@ def test_bad_policy_is_refused_with_the_reason(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_check_only(version, binary, tmp_path):
+def test_check_only(version, headscale_binary, tmp_path):
     path = tmp_path / "policy.hujson"
     path.write_text(POLICY_HUJSON)
     fake = FakeHeadscale(version).on(["policy", "check", "-f", "*"], fixture="policy_check_good")
-    result, failed = run_module(headscale_policy.main, args(binary, path=str(path), check_only=True), fake)
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, path=str(path), check_only=True), fake)
     assert not failed, result
     assert not result["changed"]
     assert result["valid"]
@@ -109,34 +98,34 @@ def test_check_only(version, binary, tmp_path):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_set_refused_by_the_server(version, binary):
+def test_set_refused_by_the_server(version, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(CHECK, fixture="policy_check_good")
     fake.on(GET, fixture="policy_get_none")
     fake.on(SET, fixture="policy_set_bad")
-    result, failed = run_module(headscale_policy.main, args(binary, policy='{"acls": []}'), fake)
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, policy='{"acls": []}'), fake)
     assert failed
     assert "cannot set the Headscale policy" in result["msg"]
     assert bad_policy_reason(version) in result["msg"]
 
 
-def test_policy_file_mode_server(binary):
+def test_policy_file_mode_server(headscale_binary):
     fake = FakeHeadscale(VERSIONS[-1])
     fake.on(CHECK, fixture="policy_check_good")
     fake.on(GET, out="{}\n")
     fake.on(SET, rc=1, err='{"error": "update is disabled for modes other than \'database\'"}')
-    result, failed = run_module(headscale_policy.main, args(binary, policy=POLICY), fake)
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, policy=POLICY), fake)
     assert failed
     assert "policy.mode file" in result["msg"]
 
 
-def test_empty_policy(binary):
-    result, failed = run_module(headscale_policy.main, args(binary, policy="  "), None)
+def test_empty_policy(headscale_binary):
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, policy="  "), None)
     assert failed
     assert result["msg"] == "policy is empty"
 
 
-def test_unreadable_policy_file(binary, tmp_path):
-    result, failed = run_module(headscale_policy.main, args(binary, path=str(tmp_path / "nope")), None)
+def test_unreadable_policy_file(headscale_binary, tmp_path):
+    result, failed = run_module(headscale_policy.main, args(headscale_binary, path=str(tmp_path / "nope")), None)
     assert failed
     assert "cannot read the policy file" in result["msg"]

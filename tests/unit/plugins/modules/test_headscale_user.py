@@ -1,22 +1,11 @@
 """headscale_user against CLI output recorded from each Headscale release (fixtures/headscale/<version>)."""
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "headscale"))
-
-from headscale_fake import VERSIONS, FakeHeadscale, fake_binary, has, recorded_json, reported_version_text, run_module
+from helpers.headscale_fake import VERSIONS, FakeHeadscale, has, recorded_json, reported_version_text, run_module
 
 from ansible_collections.wgops.fleet.plugins.modules import headscale_user
 
 CREATE = ["users", "create", "itest", "--display-name", "Integration Test", "--email", "itest@example.test"]
-
-
-@pytest.fixture
-def binary(tmp_path):
-    return fake_binary(tmp_path)
 
 
 def args(binary, **extra):
@@ -24,13 +13,13 @@ def args(binary, **extra):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_create_missing_user(version, binary):
+def test_create_missing_user(version, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(["users", "list"], fixture="users_list_empty")
     fake.on(CREATE, fixture="users_create")
     result, failed = run_module(
         headscale_user.main,
-        args(binary, name="itest", display_name="Integration Test", email="itest@example.test"),
+        args(headscale_binary, name="itest", display_name="Integration Test", email="itest@example.test"),
         fake,
         diff=True,
     )
@@ -50,9 +39,11 @@ def test_create_missing_user(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_existing_user_is_left_alone(version, binary):
+def test_existing_user_is_left_alone(version, headscale_binary):
     fake = FakeHeadscale(version).on(["users", "list"], fixture="users_list")
-    result, failed = run_module(headscale_user.main, args(binary, name="itest", display_name="Integration Test"), fake)
+    result, failed = run_module(
+        headscale_user.main, args(headscale_binary, name="itest", display_name="Integration Test"), fake
+    )
     assert not failed, result
     assert not result["changed"]
     assert result["user"]["email"] == "itest@example.test"
@@ -61,9 +52,11 @@ def test_existing_user_is_left_alone(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_different_email_warns_without_change(version, binary):
+def test_different_email_warns_without_change(version, headscale_binary):
     fake = FakeHeadscale(version).on(["users", "list"], fixture="users_list")
-    result, failed = run_module(headscale_user.main, args(binary, name="itest", email="new@example.test"), fake)
+    result, failed = run_module(
+        headscale_user.main, args(headscale_binary, name="itest", email="new@example.test"), fake
+    )
     assert not failed, result
     assert not result["changed"]
     assert "cannot change" in result["warnings"][0]
@@ -71,9 +64,11 @@ def test_different_email_warns_without_change(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_check_mode_creates_nothing(version, binary):
+def test_check_mode_creates_nothing(version, headscale_binary):
     fake = FakeHeadscale(version).on(["users", "list"], fixture="users_list_empty")
-    result, failed = run_module(headscale_user.main, args(binary, name="itest", email="a@b.c"), fake, check_mode=True)
+    result, failed = run_module(
+        headscale_user.main, args(headscale_binary, name="itest", email="a@b.c"), fake, check_mode=True
+    )
     assert not failed, result
     assert result["changed"]
     assert result["user"]["name"] == "itest"
@@ -82,13 +77,15 @@ def test_check_mode_creates_nothing(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_delete_by_id(version, binary):
+def test_delete_by_id(version, headscale_binary):
     doomed = next(u for u in recorded_json(version, "users_list") if u["name"] == "doomed")
     fake = FakeHeadscale(version)
     fake.on(["users", "list"], fixture="users_list")
     fake.on(["users", "destroy", "--identifier", str(doomed["id"]), "--force"], fixture="users_destroy")
     fake.on(["users", "list"], fixture="users_list_empty")
-    result, failed = run_module(headscale_user.main, args(binary, name="doomed", state="absent"), fake, diff=True)
+    result, failed = run_module(
+        headscale_user.main, args(headscale_binary, name="doomed", state="absent"), fake, diff=True
+    )
     assert not failed, result
     assert result["changed"]
     assert result["user"] is None
@@ -98,22 +95,22 @@ def test_delete_by_id(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_delete_missing_user(version, binary):
+def test_delete_missing_user(version, headscale_binary):
     fake = FakeHeadscale(version).on(["users", "list"], fixture="users_list_empty")
-    result, failed = run_module(headscale_user.main, args(binary, name="nobody", state="absent"), fake)
+    result, failed = run_module(headscale_user.main, args(headscale_binary, name="nobody", state="absent"), fake)
     assert not failed, result
     assert not result["changed"]
     assert fake.commands() == [["users", "list"]]
 
 
 @pytest.mark.parametrize("version", [v for v in VERSIONS if has(v, "users_destroy_with_node")])
-def test_delete_user_with_nodes_names_them(version, binary):
+def test_delete_user_with_nodes_names_them(version, headscale_binary):
     itest = next(u for u in recorded_json(version, "users_list") if u["name"] == "itest")
     fake = FakeHeadscale(version)
     fake.on(["users", "list"], fixture="users_list")
     fake.on(["users", "destroy", "--identifier", str(itest["id"]), "--force"], fixture="users_destroy_with_node")
     fake.on(["nodes", "list"], fixture="nodes_list")
-    result, failed = run_module(headscale_user.main, args(binary, name="itest", state="absent"), fake)
+    result, failed = run_module(headscale_user.main, args(headscale_binary, name="itest", state="absent"), fake)
     assert failed
     assert "cannot delete the Headscale user 'itest'" in result["msg"]
     assert "not empty" in result["msg"]
@@ -122,11 +119,11 @@ def test_delete_user_with_nodes_names_them(version, binary):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_create_failure_says_why(version, binary):
+def test_create_failure_says_why(version, headscale_binary):
     fake = FakeHeadscale(version)
     fake.on(["users", "list"], fixture="users_list_empty", times=2)
     fake.on(["users", "create", "itest"], fixture="users_create_duplicate")
-    result, failed = run_module(headscale_user.main, args(binary, name="itest"), fake)
+    result, failed = run_module(headscale_user.main, args(headscale_binary, name="itest"), fake)
     assert failed
     assert result["msg"].startswith("cannot create the Headscale user 'itest': `")
     assert "UNIQUE constraint failed" in result["msg"]
@@ -141,13 +138,13 @@ def test_missing_binary_fails_clearly(tmp_path):
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_user_created_meanwhile_by_a_parallel_task_is_no_failure(version, binary):
+def test_user_created_meanwhile_by_a_parallel_task_is_no_failure(version, headscale_binary):
     """Two hosts delegating the same user to the Headscale host race; the loser finds it made."""
     fake = FakeHeadscale(version)
     fake.on(["users", "list"], fixture="users_list_empty")
     fake.on(["users", "create", "itest"], fixture="users_create_duplicate")
     fake.on(["users", "list"], fixture="users_list")
-    result, failed = run_module(headscale_user.main, args(binary, name="itest"), fake)
+    result, failed = run_module(headscale_user.main, args(headscale_binary, name="itest"), fake)
     assert not failed, result
     assert result["changed"] is False
     assert result["user"]["name"] == "itest"

@@ -3,8 +3,8 @@
 import os
 from unittest import mock
 
-import module_runner
 from ansible.module_utils import basic
+from helpers import module_runner
 
 from ansible_collections.wgops.fleet.plugins.modules import service_stale_files
 
@@ -47,7 +47,18 @@ def test_files_written_after_the_start_are_returned_in_order(tmp_path):
     assert result["changed"] is False and result["active"] is True and result["started"] == STARTED
     assert result["newer"] == [new_b, new_a]
     assert calls == [
-        ["systemctl", "show", "--timestamp=unix", "-p", "LoadState", "-p", "ActiveState", "-p", "ExecMainStartTimestamp", "derper"]
+        [
+            "systemctl",
+            "show",
+            "--timestamp=unix",
+            "-p",
+            "LoadState",
+            "-p",
+            "ActiveState",
+            "-p",
+            "ExecMainStartTimestamp",
+            "derper",
+        ]
     ]
 
 

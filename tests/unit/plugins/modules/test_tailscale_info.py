@@ -1,27 +1,18 @@
 """tailscale_info against tailscale CLI output recorded from the real binaries (fixtures/tailscale/<version>)."""
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "tailscale"))
-
-from tailscale_fake import RECORDED_URL, FakeTailscale, fake_binary, recorded_json, run_module
+from helpers.tailscale_fake import RECORDED_URL, FakeTailscale, recorded_json, run_module
 
 from ansible_collections.wgops.fleet.plugins.modules import tailscale_info
 
 SOCKET = "/run/test/tailscaled.sock"
 
 
-@pytest.fixture
-def binary(tmp_path):
-    return fake_binary(tmp_path)
-
-
-def test_enrolled_node(binary):
+def test_enrolled_node(tailscale_binary):
     fake = FakeTailscale().reads("status_running", "prefs_running")
-    result, failed = run_module(tailscale_info.main, {"binary": binary, "socket": SOCKET}, fake, check_mode=True)
+    result, failed = run_module(
+        tailscale_info.main, {"binary": tailscale_binary, "socket": SOCKET}, fake, check_mode=True
+    )
     assert not failed
     status = recorded_json("status_running")
     assert fake.calls == [["status", "--json"], ["debug", "prefs"]] and fake.sockets == [SOCKET, SOCKET]
@@ -55,6 +46,8 @@ def test_enrolled_node(binary):
         "snat_subnet_routes": True,
         "stateful_filtering": False,  # the recorded prefs say NoStatefulFiltering: true
         "operator": "",
+        "auto_update": False,
+        "relay_server_port": "",
     }
     (peer,) = result["peers"]
     raw_peer = next(iter(status["Peer"].values()))
@@ -65,9 +58,9 @@ def test_enrolled_node(binary):
     assert set(peer) >= {"hostname", "dns_name", "tailscale_ips", "online", "id", "relay", "cur_addr"}
 
 
-def test_fresh_node(binary):
+def test_fresh_node(tailscale_binary):
     fake = FakeTailscale().reads("status_fresh", "prefs_fresh")
-    result, failed = run_module(tailscale_info.main, {"binary": binary}, fake)
+    result, failed = run_module(tailscale_info.main, {"binary": tailscale_binary}, fake)
     assert not failed
     assert fake.sockets == [None, None]
     assert result["running"] and not result["logged_in"]
@@ -84,20 +77,22 @@ def test_fresh_node(binary):
         ("status_after_bad_key", "prefs_fresh", None, False),
     ],
 )
-def test_other_states(binary, status, prefs, state, logged_in):
+def test_other_states(tailscale_binary, status, prefs, state, logged_in):
     fake = FakeTailscale().reads(status, prefs)
-    result, failed = run_module(tailscale_info.main, {"binary": binary}, fake)
+    result, failed = run_module(tailscale_info.main, {"binary": tailscale_binary}, fake)
     assert not failed
     if state:
         assert result["backend_state"] == state
     assert result["logged_in"] is logged_in
 
 
-def test_not_running(binary):
+def test_not_running(tailscale_binary):
     fake = FakeTailscale().on(["status", "--json"], fixture="status_not_running", times=None)
-    result, failed = run_module(tailscale_info.main, {"binary": binary, "socket": SOCKET}, fake)
+    result, failed = run_module(tailscale_info.main, {"binary": tailscale_binary, "socket": SOCKET}, fake)
     assert failed and "tailscaled is not running" in result["msg"] and not result["running"]
-    result, failed = run_module(tailscale_info.main, {"binary": binary, "socket": SOCKET, "missing_ok": True}, fake)
+    result, failed = run_module(
+        tailscale_info.main, {"binary": tailscale_binary, "socket": SOCKET, "missing_ok": True}, fake
+    )
     assert not failed and result["installed"] and not result["running"]
 
 
@@ -122,14 +117,14 @@ def test_missing_cli(tmp_path):
         ("status_fresh", "prefs_fresh", RECORDED_URL, False),
     ],
 )
-def test_on_login_server_compares_urls_as_tailscale_up_does(binary, status, prefs, login_server, expected):
+def test_on_login_server_compares_urls_as_tailscale_up_does(tailscale_binary, status, prefs, login_server, expected):
     fake = FakeTailscale().reads(status, prefs)
-    result, failed = run_module(tailscale_info.main, {"binary": binary, "login_server": login_server}, fake)
+    result, failed = run_module(tailscale_info.main, {"binary": tailscale_binary, "login_server": login_server}, fake)
     assert not failed
     assert result["on_login_server"] is expected
 
 
-def test_on_login_server_only_when_asked(binary):
+def test_on_login_server_only_when_asked(tailscale_binary):
     fake = FakeTailscale().reads("status_running", "prefs_running")
-    result, failed = run_module(tailscale_info.main, {"binary": binary}, fake)
+    result, failed = run_module(tailscale_info.main, {"binary": tailscale_binary}, fake)
     assert not failed and "on_login_server" not in result

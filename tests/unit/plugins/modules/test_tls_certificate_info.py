@@ -8,8 +8,8 @@ import subprocess
 import threading
 import time
 
-import module_runner
 import pytest
+from helpers import module_runner
 
 from ansible_collections.wgops.fleet.plugins.modules import tls_certificate_info
 

@@ -13,9 +13,9 @@ import os
 import stat
 from unittest import mock
 
-import module_runner
 import nacl.public
 import pytest
+from helpers import module_runner
 
 from ansible_collections.wgops.fleet.plugins.filter.wireguard import FilterModule
 from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state

@@ -1,19 +1,14 @@
-"""wireguard_info's main() in-process against a fake `wg` and `ip` (fixtures/wireguard/wireguard_fake.py)."""
+"""wireguard_info's main() in-process against a fake `wg` and `ip` (helpers/wireguard_fake.py)."""
 
 import json
 import os
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 from unittest import mock
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures" / "wireguard"))
-
-import module_runner
 from ansible.module_utils import basic
-from wireguard_fake import NOW, PEER_A, PEER_B, PEER_C, PUB0, SECRETS, FakeHost
+from helpers import module_runner
+from helpers.wireguard_fake import NOW, PEER_A, PEER_B, PEER_C, PUB0, SECRETS, FakeHost
 
 from ansible_collections.wgops.fleet.plugins.modules import wireguard_info
 

@@ -14,9 +14,9 @@ import stat
 import subprocess
 from pathlib import Path
 
-import module_runner
 import nacl.public
 import pytest
+from helpers import module_runner
 
 from ansible_collections.wgops.fleet.plugins.modules import wireguard_keypair
 

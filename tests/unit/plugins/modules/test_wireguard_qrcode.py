@@ -13,8 +13,8 @@ import stat
 import struct
 import zlib
 
-import module_runner
 import pytest
+from helpers import module_runner
 
 from ansible_collections.wgops.fleet.plugins.modules import wireguard_qrcode
 
