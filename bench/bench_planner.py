@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.join(HERE, "..", ".build", "collections"))
 
 import jinja2  # noqa: E402
 
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_plan import build  # noqa: E402
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.plan import build  # noqa: E402
 
 TEMPLATE = """[Interface]
 Address = {{ hostvars[inventory_hostname].wireguard_address }}

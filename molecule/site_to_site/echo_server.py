@@ -4,12 +4,14 @@
 Shared by the site_to_site and exit_node scenarios (what a host behind NAT or routing sees of its peer).
 """
 
+from __future__ import annotations
+
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Echo(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         body = self.client_address[0].encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))

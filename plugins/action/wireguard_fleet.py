@@ -20,10 +20,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state, wireguard_render
-from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_extract import extract_inventory
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_fleet import plan_fleet, write_slices
+from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import fleet_state
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import render as wireguard_render
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.extract import extract_inventory
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.fleet import plan_fleet, write_slices
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "group": {"type": "str", "default": "wireguard"},

@@ -1,6 +1,6 @@
 # Copyright: wgops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Thin Jinja2 filters over plugins/module_utils/firewall_rules.py (documented in the .yml files beside this)."""
+"""Thin Jinja2 filters over plugins/module_utils/_firewall/rules.py (documented in the .yml files beside this)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgops.fleet.plugins.filter.wireguard import wireguard_inventory
-from ansible_collections.wgops.fleet.plugins.module_utils import firewall_rules
-from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall import rules as firewall_rules
+from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
 
 
 def firewall_tunnels(

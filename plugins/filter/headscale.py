@@ -9,8 +9,10 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config, headscale_derpmap, headscale_policy
-from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale import config as headscale_config
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale import derpmap as headscale_derpmap
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale import policy as headscale_policy
+from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
 
 
 def headscale_config_filter(settings: Mapping[str, Any], host: str) -> dict[str, Any]:

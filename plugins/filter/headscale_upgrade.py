@@ -1,6 +1,6 @@
 # Copyright: wgops.fleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Thin filter over plugins/module_utils/headscale_upgrade.py (documented in headscale_upgrade_path.yml)."""
+"""Thin filter over plugins/module_utils/_headscale/upgrade.py (documented in headscale_upgrade_path.yml)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgops.fleet.plugins.module_utils.headscale_upgrade import UpgradeError, upgrade_path
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale.upgrade import UpgradeError, upgrade_path
 
 
 def headscale_upgrade_path(

@@ -9,10 +9,11 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_keys, wireguard_render
-from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_extract import extract_inventory
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_plan import build, plan_document
+from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import keys as wireguard_keys
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import render as wireguard_render
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.extract import extract_inventory
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.plan import build, plan_document
 
 
 def wireguard_inventory(

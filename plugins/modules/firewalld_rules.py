@@ -85,26 +85,18 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.firewall_firewalld import (
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.firewalld import (
     CONFIG,
     FirewalldHost,
     FirewalldRulesError,
     parse_bundle,
 )
-from ansible_collections.wgops.fleet.plugins.module_utils.firewall_revert import REVERT_ARGUMENT_SPEC, arm_revert
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.module import file_diffs, rules_module_kwargs
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.revert import arm_revert
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "content": {"type": "str"},
-            "path": {"type": "path", "default": "/etc/firewalld/wgops.bundle"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            **REVERT_ARGUMENT_SPEC,
-        },
-        required_if=[("state", "present", ("content",))],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**rules_module_kwargs("/etc/firewalld/wgops.bundle"))
     params = module.params
     path = params["path"]
     present = params["state"] == "present"
@@ -164,10 +156,7 @@ def _write(path: str, text: str) -> None:
 
 def _diff(module: AnsibleModule, result: dict, files: dict) -> None:
     if module._diff:
-        result["diff"] = [
-            {"before_header": name, "before": before or "", "after_header": name, "after": after or ""}
-            for name, (before, after) in sorted(files.items())
-        ]
+        result["diff"] = file_diffs(files)
 
 
 if __name__ == "__main__":

@@ -116,7 +116,7 @@ headscale_version:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale.cli import (
     COMMON_ARGUMENT_SPEC,
     apikey_prefix,
     failing_on_error,

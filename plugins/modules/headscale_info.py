@@ -115,7 +115,7 @@ import contextlib
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale.cli import (
     COMMON_ARGUMENT_SPEC,
     HeadscaleError,
     failing_on_error,

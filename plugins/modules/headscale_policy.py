@@ -110,7 +110,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import (
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale.cli import (
     COMMON_ARGUMENT_SPEC,
     failing_on_error,
     module_start,

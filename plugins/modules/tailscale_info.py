@@ -144,7 +144,7 @@ peers:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import (
+from ansible_collections.wgops.fleet.plugins.module_utils._tailscale.cli import (
     TailscaleCLI,
     TailscaledNotRunning,
     TailscaleError,

@@ -271,7 +271,7 @@ from typing import Any, NoReturn
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import (
+from ansible_collections.wgops.fleet.plugins.module_utils._tailscale.cli import (
     POST_ENROLL_KEYS,
     REDACTED,
     TailscaleCLI,

@@ -91,21 +91,13 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.wgops.fleet.plugins.module_utils.firewall_revert import REVERT_ARGUMENT_SPEC, arm_revert
-from ansible_collections.wgops.fleet.plugins.module_utils.firewall_ufw import UfwHost, UfwRulesError, parse_rule_set
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.module import file_diffs, rules_module_kwargs
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.revert import arm_revert
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.ufw import UfwHost, UfwRulesError, parse_rule_set
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "content": {"type": "str"},
-            "path": {"type": "path", "default": "/etc/ufw/wgops.rules"},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            **REVERT_ARGUMENT_SPEC,
-        },
-        required_if=[("state", "present", ("content",))],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(**rules_module_kwargs("/etc/ufw/wgops.rules"))
     params = module.params
     path = params["path"]
     present = params["state"] == "present"
@@ -119,9 +111,7 @@ def main() -> None:
                 # the same run installs ufw first: what would be written is the rule set
                 result.update(changed=True, changes=["install ufw", path])
                 if module._diff:
-                    result["diff"] = [
-                        {"before_header": path, "before": "", "after_header": path, "after": params["content"]}
-                    ]
+                    result["diff"] = file_diffs({path: (None, params["content"])})
                 module.exit_json(**result)
             if not present and not os.path.exists(path):
                 module.exit_json(**result)  # ufw was never set up by wgops here
@@ -132,15 +122,9 @@ def main() -> None:
         result["changes"] = plan.report()
         result["changed"] = bool(result["changes"])
         if module._diff:
-            result["diff"] = [
-                {
-                    "before_header": name,
-                    "before": plan.files_before[name] or "",
-                    "after_header": name,
-                    "after": plan.files_after[name] or "",
-                }
-                for name in plan.changed_files
-            ]
+            result["diff"] = file_diffs(
+                {name: (plan.files_before[name], plan.files_after[name]) for name in plan.changed_files}
+            )
         if not result["changed"] or module.check_mode:
             module.exit_json(**result)
         if params["revert_timeout"] > 0:

@@ -77,9 +77,9 @@ warnings_list:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state
-from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_fleet import plan_fleet
+from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import fleet_state
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.fleet import plan_fleet
 
 
 def main() -> None:

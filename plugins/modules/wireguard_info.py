@@ -165,8 +165,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import SEARCH_DIRS, find_binary
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_show import (
+from ansible_collections.wgops.fleet.plugins.module_utils._tailscale.cli import SEARCH_DIRS, find_binary
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.show import (
     FIELDS,
     WireGuardShowError,
     interface_record,

@@ -73,8 +73,8 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.wgops.fleet.plugins.module_utils.secret_files import write_secret_file
-from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_keys import (
+from ansible_collections.wgops.fleet.plugins.module_utils._secret_files import write_secret_file
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.keys import (
     InvalidKeyError,
     generate_private_key,
     public_key,

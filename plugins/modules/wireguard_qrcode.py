@@ -66,7 +66,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.wgops.fleet.plugins.module_utils.secret_files import write_secret_file
+from ansible_collections.wgops.fleet.plugins.module_utils._secret_files import write_secret_file
 
 try:
     import segno

@@ -1,4 +1,4 @@
-"""The configs plugins/module_utils/headscale_config.py builds, checked by the real Headscale binaries.
+"""The configs plugins/module_utils/_headscale/config.py builds, checked by the real Headscale binaries.
 
 For every Headscale version tests/testbed/go-binaries.sh built (its cache, WGOPS_GO_CACHE or
 ${XDG_CACHE_HOME:-~/.cache}/wgops/go), with every path pointed into a temporary directory and every listener
@@ -10,7 +10,7 @@ on loopback (no network is needed):
 - every key our validator refuses as removed or renamed is also fatal to Headscale, or is one Headscale only
   warns about or silently ignores, exactly as its config.go says (the table below);
 - `headscale serve` with a provided certificate serves TLS with it and loads the DERP map file
-  headscale_derpmap.py wrote (its debug endpoint shows the regions), and tailcfg decodes that file with no
+  _headscale/derpmap.py wrote (its debug endpoint shows the regions), and tailcfg decodes that file with no
   unknown key (a small Go program built against the version's own go.mod, offline).
 """
 
@@ -38,11 +38,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.wgops.fleet.plugins.module_utils import headscale_config as hc
-from ansible_collections.wgops.fleet.plugins.module_utils import headscale_derpmap as dm
-from ansible_collections.wgops.fleet.plugins.module_utils import headscale_keys as hk
-from ansible_collections.wgops.fleet.plugins.module_utils import headscale_values as hv
-from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError
+from ansible_collections.wgops.fleet.plugins.module_utils import _values as hv
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale import config as hc
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale import derpmap as dm
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale import keys as hk
+from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
 
 HEADSCALE_CACHE = CACHE / "headscale"
 HOW_TO_BUILD = (

@@ -12,7 +12,7 @@ def _recorded_clock(request, monkeypatch):
     wall clock they would "expire" an hour after the recording. A test parametrized by ``version`` gets that
     version's ``recorded_at`` (helpers.headscale_fake.recorded_at), any other the common recording time.
     """
-    from ansible_collections.wgops.fleet.plugins.module_utils import headscale_cli
+    from ansible_collections.wgops.fleet.plugins.module_utils._headscale import cli as headscale_cli
 
     callspec = getattr(request.node, "callspec", None)
     at = recorded_at(callspec.params.get("version") if callspec else None)

@@ -19,7 +19,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.wgops.fleet.plugins.action import wireguard_fleet as action
 from ansible_collections.wgops.fleet.plugins.filter.wireguard import FilterModule
-from ansible_collections.wgops.fleet.plugins.module_utils import wireguard_render
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import render as wireguard_render
 
 FILTERS = FilterModule().filters()
 NET = "10.99.0.0/24"
@@ -98,8 +98,8 @@ def test_play_keys_takes_the_registered_public_key_of_each_play_host():
 
 
 def outputs(tmp_path, **args):
-    from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state
-    from ansible_collections.wgops.fleet.plugins.module_utils.wireguard_fleet import plan_fleet
+    from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import fleet_state
+    from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.fleet import plan_fleet
 
     inv = FILTERS["wireguard_inventory"]({"wireguard": list(NAMES)}, hostvars(bravo={"wireguard_hub": False}))
     fleet = plan_fleet(inv, fleet_state.empty_state(), PUBLIC)
@@ -271,6 +271,7 @@ def test_slices_hold_each_play_hosts_plan(state_file, local_tmp):
     # the play's hosts (charlie absent: no peers file) and every unmanaged peer; alpha is outside the play
     assert sorted(os.listdir(plan_dir)) == [
         "bravo.json",
+        "bravo.names.json",
         "bravo.peers.json",
         "charlie.json",
         "phone.json",
@@ -295,7 +296,7 @@ def test_slices_hold_each_play_hosts_plan(state_file, local_tmp):
 
 def test_slices_in_check_mode_are_still_written(state_file, local_tmp):
     result = Run({"state_file": str(state_file), "slices": True}, task_vars(), check_mode=True).result
-    assert result["slices_written"] == 3 and len(os.listdir(result["plan_dir"])) == 6
+    assert result["slices_written"] == 3 and len(os.listdir(result["plan_dir"])) == 9
     assert not state_file.exists()
 
 
@@ -370,7 +371,7 @@ def test_an_unreadable_state_file_fails_naming_it(state_file):
 
 
 def test_a_held_lock_makes_the_run_fail_after_lock_timeout(state_file):
-    from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state
+    from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import fleet_state
 
     with fleet_state.locked(str(state_file)), pytest.raises(AnsibleActionFail, match="another run holds the lock"):
         Run({"state_file": str(state_file), "lock_timeout": 0}, task_vars())

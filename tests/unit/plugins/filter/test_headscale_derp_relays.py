@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from ansible_collections.wgops.fleet.plugins.filter.headscale import FilterModule
-from ansible_collections.wgops.fleet.plugins.module_utils import headscale_derpmap
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale import derpmap as headscale_derpmap
 
 ROOT = Path(__file__).resolve().parents[4]
 relays = FilterModule().filters()["headscale_derp_relays"]

@@ -392,7 +392,7 @@ def test_pubkey_of_a_malformed_key_is_a_filter_error_that_does_not_show_it(bad):
 
 def reference_psk(secret, key_a, key_b):
     """HMAC-SHA256 keyed by the secret over the two raw public keys in sorted order (the filter's doc); the
-    context label is the collection's own (plugins/module_utils/wireguard_keys.py)."""
+    context label is the collection's own (plugins/module_utils/_wireguard/keys.py)."""
     first, second = sorted((base64.b64decode(key_a), base64.b64decode(key_b)))
     message = b"wgops.fleet preshared key v1\x00" + first + second
     return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()

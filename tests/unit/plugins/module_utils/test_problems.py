@@ -1,6 +1,6 @@
-"""Problems reported all at once (plugins/module_utils/problems.py)."""
+"""Problems reported all at once (plugins/module_utils/_problems.py)."""
 
-from ansible_collections.wgops.fleet.plugins.module_utils.problems import PlanError, Problem
+from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError, Problem
 
 
 def test_a_problem_names_host_and_variable():

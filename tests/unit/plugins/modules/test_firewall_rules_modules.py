@@ -13,7 +13,7 @@ from unittest import mock
 import pytest
 from helpers import module_runner
 
-from ansible_collections.wgops.fleet.plugins.module_utils import firewall_firewalld
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall import firewalld as firewall_firewalld
 from ansible_collections.wgops.fleet.plugins.modules import firewalld_rules, ufw_rules
 
 RULES = "[defaults]\nincoming = deny\n[rules]\nallow in proto tcp to any port 22 comment 'wgops: ssh'\n"

@@ -11,7 +11,7 @@ from helpers.headscale_fake import (
     version_tuple,
 )
 
-from ansible_collections.wgops.fleet.plugins.module_utils.headscale_cli import apikey_prefix
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale.cli import apikey_prefix
 from ansible_collections.wgops.fleet.plugins.modules import headscale_apikey
 
 LIST = ["apikeys", "list"]

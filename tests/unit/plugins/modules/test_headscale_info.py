@@ -13,7 +13,7 @@ from helpers.headscale_fake import (
     version_tuple,
 )
 
-from ansible_collections.wgops.fleet.plugins.module_utils.headscale_upgrade import upgrade_path
+from ansible_collections.wgops.fleet.plugins.module_utils._headscale.upgrade import upgrade_path
 from ansible_collections.wgops.fleet.plugins.modules import headscale_info
 
 # The version each recorded binary reports, by hand from the fixture READMEs (the 0.26.1 `go install`

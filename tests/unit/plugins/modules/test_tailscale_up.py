@@ -13,7 +13,7 @@ from helpers.tailscale_fake import (
     run_module,
 )
 
-from ansible_collections.wgops.fleet.plugins.module_utils.tailscale_cli import normalize_prefs
+from ansible_collections.wgops.fleet.plugins.module_utils._tailscale.cli import normalize_prefs
 from ansible_collections.wgops.fleet.plugins.modules import tailscale_up
 
 KEY = "hskey-auth-AbCdEfGhIjKl-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ"

@@ -3,7 +3,7 @@
 The inventory is built as the module's EXAMPLES build it, through the wireguard_inventory filter from
 hostvars-like dicts. Expected addresses are worked out by hand from the documented allocation rule (new
 hosts in name order take the lowest free host offset of the network), not read back from the planner.
-fleet_state.py's load errors, file mode and rendering, which tests/unit/plugins/module_utils/test_wireguard_fleet.py
+fleet_state.py's load errors, file mode and rendering, which tests/unit/plugins/module_utils/_wireguard/test_fleet.py
 does not cover, are checked here through the module.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from helpers import module_runner
 
 from ansible_collections.wgops.fleet.plugins.filter.wireguard import FilterModule
-from ansible_collections.wgops.fleet.plugins.module_utils import fleet_state
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import fleet_state
 from ansible_collections.wgops.fleet.plugins.modules import wireguard_fleet_state
 
 NET = "10.99.0.0/24"
