@@ -6,9 +6,9 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-venv="${root}/.venv"
+venv="${SANITY_VENV:-${root}/.venv}"
 dest="${root}/.build/sanity/ansible_collections/wgops/fleet"
-python_version=3.11
+python_version="${SANITY_PYTHON:-3.11}"
 
 start=${SECONDS}
 report_time() { echo "tests/sanity/run.sh: copy + ansible-test sanity took $(( SECONDS - start ))s"; }

@@ -35,6 +35,8 @@ export PATH="$VENV/bin:$PATH"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$ROOT/tests/testbed/containers.conf}"
 # Scenarios live in molecule/ (not extensions/molecule/): tell molecule so it stops guessing.
 export MOLECULE_GLOB="molecule/*/molecule.yml"
+# Facts only as ansible_facts.* (the Makefile sets the same): no role may read injected fact variables.
+export ANSIBLE_INJECT_FACT_VARS="${ANSIBLE_INJECT_FACT_VARS:-False}"
 export ANSIBLE_FORCE_COLOR="${ANSIBLE_FORCE_COLOR:-$([[ -t 1 ]] && echo true || echo false)}"
 
 # This checkout as wgops.fleet (what `make collection` does), then the collections bundled with the

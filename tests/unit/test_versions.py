@@ -132,3 +132,33 @@ def test_mentions_matches_whole_versions_only():
     assert not mentions("0.29.30", "0.29.3")
     assert not mentions("10.29.3", "0.29.3")
     assert not mentions("0.29.3.1", "0.29.3")
+
+
+# -- the ansible-core matrix (tests/matrix/run.sh) -------------------------------------------------------
+
+
+def read_requirements(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _sep, version = line.partition("==")
+            pins[re.sub(r"\[.*\]", "", name).lower()] = version
+    return pins
+
+
+def test_the_matrix_venv_pins_the_test_tools_as_the_project_venv():
+    """Only ansible-core (and the ansible package built for it) differ between the two controllers."""
+    dev = read_requirements(REPO / "requirements-dev.txt")
+    matrix = read_requirements(REPO / "tests" / "matrix" / "requirements-core2.21.txt")
+    assert matrix["ansible-core"].startswith("2.21.") and dev["ansible-core"].startswith("2.19.")
+    shared = {name: version for name, version in matrix.items() if name not in ("ansible-core", "ansible")}
+    assert shared and all(dev.get(name) == version for name, version in shared.items()), shared
+
+
+def test_requires_ansible_is_the_tested_range():
+    """From the project venv's line (the oldest) to the matrix's (the newest), and no further."""
+    runtime = yaml.safe_load((REPO / "meta" / "runtime.yml").read_text(encoding="utf-8"))
+    oldest = read_requirements(REPO / "requirements-dev.txt")["ansible-core"].split(".")[:2]
+    newest = read_requirements(REPO / "tests" / "matrix" / "requirements-core2.21.txt")["ansible-core"].split(".")[:2]
+    assert runtime["requires_ansible"] == f">={'.'.join(oldest)}.0,<{newest[0]}.{int(newest[1]) + 1}.0"
