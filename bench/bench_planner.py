@@ -72,6 +72,21 @@ def inventory(size: int, topology: str) -> dict:
     return {"hosts": hosts, "groups": {"wireguard": list(hosts)}}
 
 
+def with_underlays(inv: dict) -> dict:
+    """The same fleet on underlay networks (wireguard_endpoints): sites of 10 hosts sharing a LAN, every
+    host on the internet, the NAT'd ones without an endpoint there."""
+    hosts = {}
+    for i, (name, values) in enumerate(inv["hosts"].items()):
+        values = dict(values)
+        public = values.pop("wireguard_endpoint", None)
+        values["wireguard_endpoints"] = [
+            {"network": f"site{i // 10}", "endpoint": f"192.168.{i // 10 % 256}.{i % 10 + 1}", "priority": 10},
+            {"network": "internet4", **({"endpoint": public} if public else {})},
+        ]
+        hosts[name] = values
+    return {"hosts": hosts, "groups": inv["groups"]}
+
+
 def run_planner(inv: dict) -> int:
     planner = build(inv, {})[0]
     plans = planner.all()
@@ -161,6 +176,22 @@ def main() -> None:
         sys.stdout.flush()
     print("ratios are baseline time / planner time for the same inventory (higher is better for the planner);")
     print("jinja and ansible times at sizes above 1000 are sampled over a subset of hosts and scaled linearly.")
+    print()
+    # Per-pair endpoints: each pair picks its network, so peer entries are no longer shared between hosts.
+    print(f"{'case':<18}{'peers':>10}{'one endpoint s':>16}{'underlays s':>13}{'underlays/one':>15}{'B/peer':>9}")
+    for topology, size in [("mesh", 100), ("mesh", 1000)] if not args.quick else [("mesh", 100)]:
+        inv = inventory(size, topology)
+        multi = with_underlays(inv)
+        one_s, peers = timed(run_planner, inv)
+        multi_s, multi_peers = timed(run_planner, multi)
+        memory = peak_memory(multi)
+        print(
+            f"{topology + ' ' + str(size):<18}{multi_peers:>10}{one_s:>16.2f}{multi_s:>13.2f}{multi_s / one_s:>14.1f}x"
+            f"{memory / max(multi_peers, 1):>9.0f}"
+        )
+    print(
+        "underlays/one is the time with wireguard_endpoints over the time with one endpoint per host (lower is better)."
+    )
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ KNOWN_VARIABLES = (
     "wireguard_interface",
     "wireguard_address",
     "wireguard_endpoint",
+    "wireguard_endpoints",
     "wireguard_behind_nat",
     "wireguard_persistent_keepalive",
     "wireguard_routed_subnets",
@@ -165,6 +166,21 @@ class HostSpec:
     addresses: list[IPInterface] = field(default_factory=list)
     allocated: bool = False
     unmanaged: bool = False
+    # wireguard_endpoints: (underlay network, endpoint there or None, priority). Empty: the host is on the one
+    # implicit network DEFAULT_UNDERLAY, at `endpoint` (wireguard_endpoint) or without one.
+    endpoints: tuple[tuple[str, str | None, int], ...] = ()
+
+    def underlays(self) -> dict[str, tuple[str | None, int]]:
+        """The networks this host is on: name -> (the endpoint peers dial there or None, priority)."""
+        if not self.endpoints:
+            return {DEFAULT_UNDERLAY: (self.endpoint, 0)}
+        return {network: (endpoint, priority) for network, endpoint, priority in self.endpoints}
+
+
+# The underlay network of hosts that name none (wireguard_endpoint, unmanaged peers).
+DEFAULT_UNDERLAY = "default"
+_UNDERLAY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_ENDPOINT_FIELDS = ("network", "endpoint", "priority")
 
 
 @dataclass
@@ -232,6 +248,7 @@ VARIABLE_TYPES: dict[str, tuple[str, str]] = {
     "wireguard_unreachable_pairs": (_STR, "warn or fail"),
     "wireguard_unknown_variables": (_STR, "fail or warn"),
     "wireguard_unmanaged_peers": (_DICT_LIST, "one '- name: ...' entry per client"),
+    "wireguard_endpoints": (_DICT_LIST, "one '- network: NAME' entry (endpoint, priority) per underlay network"),
     "wireguard_userspace": (_STR, "auto, always or never"),
     "wireguard_manage_forwarding": (_BOOL, ""),
     "wireguard_mtu": (_INT, "bytes"),
@@ -697,6 +714,57 @@ def _check_settings(check: _Checker, name: str, values: Mapping[str, Any], netwo
         )
 
 
+def _parse_endpoints(check: _Checker, name: str, entries: Any, port: int) -> tuple[tuple[str, str | None, int], ...]:
+    """wireguard_endpoints: one entry per underlay network the host is on; its endpoint there (where peers on
+    that network dial it: an address, or a NAT's public address and remapped port) or none (the host can
+    reach that network but not be reached on it), and a priority (a pair uses the shared network with the
+    highest sum of both sides' priorities)."""
+    if not entries:
+        return ()
+    variable = "wireguard_endpoints"
+    result: list[tuple[str, str | None, int]] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        where = f"item {index}"
+        unknown = sorted(str(key) for key in entry if key not in _ENDPOINT_FIELDS)
+        if unknown:
+            check.add(
+                name,
+                variable,
+                f"{where} has unknown key(s) {', '.join(unknown)}; the keys are network, endpoint, priority",
+            )
+        network = entry.get("network")
+        if not isinstance(network, str) or not _UNDERLAY_NAME.fullmatch(network):
+            check.add(
+                name,
+                variable,
+                f"{where}: network {_shown(network)} is not a name (letters, digits, '.', '_', '-'); name the "
+                "underlay network this endpoint is on, for example site-berlin or internet",
+            )
+            continue
+        if network in seen:
+            check.add(name, variable, f"{where}: network {network} is listed twice; give one entry per network")
+            continue
+        seen.add(network)
+        endpoint = None
+        raw = entry.get("endpoint")
+        if raw is not None and raw != "":
+            if not isinstance(raw, str):
+                check.add(
+                    name, variable, f"{where}: endpoint {_shown(raw)} is not a string (host, host:port or [v6]:port)"
+                )
+            else:
+                try:
+                    endpoint = parse_endpoint(raw, port)
+                except EndpointError as exc:
+                    check.add(name, variable, f"{where} ({network}): {exc}")
+        priority = _int(
+            check, name, variable, entry.get("priority", 0), 0, 1000, f" ({where}, {network}: its priority)"
+        )
+        result.append((network, endpoint, priority or 0))
+    return tuple(result)
+
+
 def _endpoint_ip(endpoint: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The IP literal of a normalised endpoint (`ip:port`, `[v6]:port`), None for a host name."""
     if endpoint is None:
@@ -710,19 +778,23 @@ def _endpoint_ip(endpoint: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6
 
 def _check_endpoints(check: _Checker, specs: Mapping[str, HostSpec]) -> None:
     """No two hosts share one endpoint; no endpoint lies inside another host's routed subnet."""
-    owner: dict[str, str] = {}
+    owner: dict[tuple[str, str], str] = {}
     for name in sorted(specs):
-        endpoint = specs[name].endpoint
-        if endpoint is None:
-            continue
-        other = owner.setdefault(endpoint.lower(), name)
-        if other != name:
-            check.add(
-                name,
-                "wireguard_endpoint",
-                f"{endpoint} is host {other}'s endpoint too; two hosts cannot share one address and port: give "
-                "each its own port (wireguard_port and the endpoint's :port) or address",
-            )
+        spec = specs[name]
+        variable = "wireguard_endpoints" if spec.endpoints else "wireguard_endpoint"
+        for network, (endpoint, _priority) in spec.underlays().items():
+            if endpoint is None:
+                continue
+            # One address and port belongs to one host per network: a site's LAN address may recur at another site.
+            other = owner.setdefault((network, endpoint.lower()), name)
+            if other != name:
+                where = f" on network {network}" if network != DEFAULT_UNDERLAY else ""
+                check.add(
+                    name,
+                    variable,
+                    f"{endpoint} is host {other}'s endpoint too{where}; two hosts cannot share one address and port: "
+                    "give each its own port (wireguard_port and the endpoint's :port) or address",
+                )
     # Subnets by (IP version, prefix length): each endpoint is looked up once per length, not per subnet.
     by_length: dict[tuple[int, int], dict[int, tuple[str, str]]] = {}
     for name in sorted(specs):
@@ -732,10 +804,8 @@ def _check_endpoints(check: _Checker, specs: Mapping[str, HostSpec]) -> None:
             table.setdefault(int(network.network_address), (name, subnet))
     if not by_length:
         return
-    for name in sorted(specs):
-        address = _endpoint_ip(specs[name].endpoint)
-        if address is None:
-            continue
+    every = {(n, a) for n in specs for e, _p in specs[n].underlays().values() if (a := _endpoint_ip(e)) is not None}
+    for name, address in sorted(every, key=lambda item: (item[0], item[1].version, int(item[1]))):
         bits = address.max_prefixlen
         for (version, length), table in by_length.items():
             router = (
@@ -926,8 +996,17 @@ def _host_spec(
             endpoint = parse_endpoint(values["wireguard_endpoint"], port)
         except EndpointError as exc:
             check.add(name, "wireguard_endpoint", str(exc))
+    endpoints = _parse_endpoints(check, name, values.get("wireguard_endpoints"), port)
+    if endpoints and values.get("wireguard_endpoint"):
+        check.add(
+            name,
+            "wireguard_endpoints",
+            "is set together with wireguard_endpoint; use one: move the endpoint into an entry of "
+            f"wireguard_endpoints (network {DEFAULT_UNDERLAY} is the one of hosts without wireguard_endpoints)",
+        )
     # A roaming host behind NAT with no endpoint needs no fixed port: the kernel picks one.
-    listen_port = None if behind_nat and endpoint is None else port
+    reachable = endpoint is not None or any(entry[1] is not None for entry in endpoints)
+    listen_port = None if behind_nat and not reachable else port
 
     derived = values.get("wireguard_private_key_public") or None
     if values.get("wireguard_private_key_invalid"):
@@ -976,6 +1055,7 @@ def _host_spec(
         port=port,
         listen_port=listen_port,
         endpoint=endpoint,
+        endpoints=endpoints,
         behind_nat=behind_nat,
         keepalive=keepalive,
         routed=_parse_subnets(check, name, values.get("wireguard_routed_subnets")),

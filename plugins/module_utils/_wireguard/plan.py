@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError, Problem
 from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.inventory import (
+    DEFAULT_UNDERLAY,
     HostSpec,
     Network,
     attribute_unmanaged,
@@ -97,12 +98,53 @@ class Planner:
             {n: spec.endpoint for n, spec in self.hosts.items()},
             {n: spec.psk and spec.public_key is not None for n, spec in self.hosts.items()},
         )
-        self._shared_entries: dict[tuple[int | None, bool], dict[str, PeerPlan]] = {}
+        # Underlay networks (wireguard_endpoints): when any host names them, each pair picks its own network
+        # and so its endpoints; otherwise every host is on the one default network (the fast path below).
+        self._underlays = (
+            {n: spec.underlays() for n, spec in self.hosts.items()}
+            if any(spec.endpoints for spec in self.hosts.values())
+            else None
+        )
+        self._pair_networks: dict[tuple[str, str], str | None] = {}
+        self._shared_entries: dict[tuple[int | None, bool, str | None], dict[str, PeerPlan]] = {}
         self._routed = tuple((name, subnet) for name in self.names for subnet in self.hosts[name].routed)
         self._elsewhere: dict[frozenset[str], tuple[str, ...]] = {}
         self._groups: dict[frozenset[str], list[str]] | None = None
         self._spoke_extras: dict[frozenset[str], tuple[dict[str, tuple[str, ...]], frozenset[str]]] = {}
         self._hub_extras: dict[tuple[str, str], tuple[str, ...]] = {}
+
+    # -- which underlay network a pair uses ---------------------------------------------------
+    def pair_network(self, a: str, b: str) -> str | None:
+        """The underlay network hosts a and b use, the same for (a, b) and (b, a): of the networks both are
+        on where at least one has an endpoint, the one with the highest sum of the two priorities (ties: the
+        name that sorts first). None when there is none: they can never handshake."""
+        if self._underlays is None:
+            return (
+                DEFAULT_UNDERLAY if self.hosts[a].endpoint is not None or self.hosts[b].endpoint is not None else None
+            )
+        key = (a, b) if a < b else (b, a)
+        if key in self._pair_networks:
+            return self._pair_networks[key]
+        ua, ub = self._underlays[a], self._underlays[b]
+        best: tuple[int, str] | None = None
+        for network in ua.keys() & ub.keys():
+            (ea, pa), (eb, pb) = ua[network], ub[network]
+            if ea is None and eb is None:
+                continue
+            candidate = (-(pa + pb), network)
+            if best is None or candidate < best:
+                best = candidate
+        chosen = best[1] if best is not None else None
+        self._pair_networks[key] = chosen
+        return chosen
+
+    def endpoint(self, host: str, peer: str) -> str | None:
+        """Where `host` dials `peer`: the peer's endpoint on the network the pair uses (None: the peer has no
+        endpoint there, so `host` waits for the peer's handshake)."""
+        if self._underlays is None:
+            return self.hosts[peer].endpoint
+        network = self.pair_network(host, peer)
+        return None if network is None else self._underlays[peer][network][0]
 
     # -- who peers with whom ---------------------------------------------------------------
     def allowed(self, host: str, peer: str) -> bool:
@@ -122,7 +164,9 @@ class Planner:
         peers = self._candidates(host)
         if self._filtered:
             peers = [p for p in peers if self.allowed(host, p) and self.allowed(p, host)]
-        if self.hosts[host].endpoint is None:
+        if self._underlays is not None:
+            peers = [p for p in peers if self.pair_network(host, p) is not None]
+        elif self.hosts[host].endpoint is None:
             peers = [p for p in peers if self.hosts[p].endpoint is not None]
         self._links[host] = peers
         return peers
@@ -131,12 +175,12 @@ class Planner:
         """Pairs that would be linked but where neither side has an endpoint: they can never handshake."""
         pairs: list[tuple[str, str]] = []
         for host in self.names:
-            if self.hosts[host].endpoint is not None:
+            if self._underlays is None and self.hosts[host].endpoint is not None:
                 continue
             peers = self._candidates(host)
             if self._filtered:
                 peers = [p for p in peers if self.allowed(host, p) and self.allowed(p, host)]
-            pairs.extend((host, p) for p in peers if p > host and self.hosts[p].endpoint is None)
+            pairs.extend((host, p) for p in peers if p > host and self.pair_network(host, p) is None)
         return pairs
 
     # -- AllowedIPs --------------------------------------------------------------------------
@@ -277,6 +321,8 @@ class Planner:
         keys, endpoints, psk_ready = self._peer_facts
         make = tuple.__new__
         if self.network.topology == "hub_spoke" or spec.via_exit:
+            if self._underlays is not None:
+                endpoints = {peer: self.endpoint(name, peer) for peer in links}
             own = self._own
             additions = self._additions(name)
             peers = [
@@ -295,21 +341,25 @@ class Planner:
             ]
         else:
             # The hot path of a large mesh (a 1000-host mesh has a million peer entries): a peer's entry
-            # only depends on this host's keepalive and preshared-key setting, so hosts alike share them.
-            shared = self._shared_entries.setdefault((keepalive, wants_psk), {})
+            # only depends on this host's keepalive and preshared-key setting and, with underlay networks,
+            # on the network the pair uses, so hosts alike share them.
             own = self._own
+            underlays = self._underlays
             peers = []
             for peer in links:
+                network = self.pair_network(name, peer) if underlays is not None else None
+                shared = self._shared_entries.setdefault((keepalive, wants_psk, network), {})
                 entry = shared.get(peer)
                 if entry is None:
+                    endpoint = underlays[peer][network][0] if underlays is not None and network else endpoints[peer]
                     entry = shared[peer] = make(
                         PeerPlan,
                         (
                             peer,
                             keys[peer],
                             own[peer],
-                            endpoints[peer],
-                            keepalive if endpoints[peer] is not None else None,
+                            endpoint,
+                            keepalive if endpoint is not None else None,
                             wants_psk and psk_ready[peer],
                         ),
                     )
@@ -385,7 +435,7 @@ def _lonely_client(planner: Planner, client: str) -> Problem:
         why = f"names no hub ({listed}); in hub_spoke a client peers only with hubs: name a hub"
     elif not targets:
         why = "names no present host: name the host(s) or group(s) it connects to"
-    elif all(planner.hosts[t].endpoint is None for t in targets):
+    elif all(planner.pair_network(client, t) is None for t in targets):
         why = (
             f"names only hosts without wireguard_endpoint ({listed}), and a client has none either, so it "
             "could never handshake: connect it to a host that has an endpoint, or give one of them wireguard_endpoint"
@@ -416,6 +466,23 @@ def _isolated_spoke(planner: Planner, spoke: str) -> Problem:
 
 
 def _unreachable_problem(planner: Planner, a: str, b: str) -> Problem:
+    if planner.hosts[a].endpoints or planner.hosts[b].endpoints:
+        # Per-pair endpoints: the pair shares no underlay network on which one of them can be reached.
+        def where(name: str) -> str:
+            underlays = planner.hosts[name].underlays()
+            shown = [
+                f"{n} ({'endpoint' if e is not None else 'no endpoint'})" for n, (e, _p) in sorted(underlays.items())
+            ]
+            return f"{name} is on {', '.join(shown)}"
+
+        owner = a if planner.hosts[a].endpoints else b
+        return Problem(
+            owner,
+            "wireguard_endpoints",
+            f"{a} and {b} share no underlay network on which one of them has an endpoint ({where(a)}; {where(b)}), "
+            "so they can never handshake; put them on a common network with an endpoint, or keep them apart "
+            "with wireguard_peers_exclude",
+        )
     client = next((n for n in (a, b) if planner.hosts[n].unmanaged), None)
     if client is not None:
         host = b if client == a else a
