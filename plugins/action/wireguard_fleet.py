@@ -22,9 +22,9 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
 from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import fleet_state
-from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import render as wireguard_render
 from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.extract import extract_inventory
 from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.fleet import plan_fleet, write_slices
+from ansible_collections.wgops.fleet.plugins.plugin_utils._wireguard import render as wireguard_render
 
 ARGUMENT_SPEC: dict[str, Any] = {
     "group": {"type": "str", "default": "wireguard"},

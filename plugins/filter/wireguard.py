@@ -11,9 +11,9 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.wgops.fleet.plugins.module_utils._problems import PlanError
 from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import keys as wireguard_keys
-from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import render as wireguard_render
 from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.extract import extract_inventory
 from ansible_collections.wgops.fleet.plugins.module_utils._wireguard.plan import build, plan_document
+from ansible_collections.wgops.fleet.plugins.plugin_utils._wireguard import render as wireguard_render
 
 
 def wireguard_inventory(

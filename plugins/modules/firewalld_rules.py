@@ -85,6 +85,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.commands import module_runner
 from ansible_collections.wgops.fleet.plugins.module_utils._firewall.firewalld import (
     CONFIG,
     FirewalldHost,
@@ -104,7 +105,7 @@ def main() -> None:
     result = {"changed": False, "changes": [], "armed": False}
     try:
         new = parse_bundle(content, path) if content is not None else {}
-        host = FirewalldHost()
+        host = FirewalldHost(module_runner(module))
         stored = _read(path)
         if not host.available():
             if module.check_mode and present:

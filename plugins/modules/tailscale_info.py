@@ -178,7 +178,7 @@ def main() -> None:
             installed=False,
             running=False,
         )
-    cli = TailscaleCLI(binary, module.params["socket"], timeout=30)
+    cli = TailscaleCLI(binary, module.params["socket"], timeout=30, module=module)
     try:
         status, prefs_raw = cli.read()
     except TailscaledNotRunning as exc:

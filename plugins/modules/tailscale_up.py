@@ -518,7 +518,9 @@ def main() -> None:
             module.exit_json(changed=False, action="none", needs_auth=False, changed_settings=[], commands=[])
         module.fail_json(msg=f"the tailscale CLI ({params['binary']}) is not installed; install Tailscale first")
 
-    cli = TailscaleCLI(binary, params["socket"], secrets=[params["auth_key"]], timeout=params["timeout"] + 30)
+    cli = TailscaleCLI(
+        binary, params["socket"], secrets=[params["auth_key"]], timeout=params["timeout"] + 30, module=module
+    )
     runner = Runner(module, cli)
     if params["auth_key"]:
         runner.secrets.append(params["auth_key"])

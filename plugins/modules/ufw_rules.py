@@ -91,6 +91,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.commands import module_runner
 from ansible_collections.wgops.fleet.plugins.module_utils._firewall.module import file_diffs, rules_module_kwargs
 from ansible_collections.wgops.fleet.plugins.module_utils._firewall.revert import arm_revert
 from ansible_collections.wgops.fleet.plugins.module_utils._firewall.ufw import UfwHost, UfwRulesError, parse_rule_set
@@ -105,7 +106,7 @@ def main() -> None:
     try:
         rule_set = parse_rule_set(params["content"], path) if present else None
         try:
-            host = UfwHost()
+            host = UfwHost(module_runner(module))
         except ImportError:
             if module.check_mode and present:
                 # the same run installs ufw first: what would be written is the rule set

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
+
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.commands import Runner
 
 CONFIG = "/etc/firewalld"
 KINDS = ("zones", "policies")
@@ -52,10 +53,6 @@ def parse_bundle(text: str, where: str = "bundle") -> dict[str, str]:
 
 def changed_files(old: dict[str, str], new: dict[str, str]) -> list[str]:
     return sorted(path for path in set(old) | set(new) if old.get(path) != new.get(path))
-
-
-def run(argv: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, text=True, capture_output=True, check=False)
 
 
 def installed(root: str = CONFIG) -> dict[str, str]:
@@ -109,7 +106,10 @@ class Plan:
 
 
 class FirewalldHost:
-    """firewalld on this host, through its command-line tools."""
+    """firewalld on this host, through its command-line tools, run by `run` (the module's run_command)."""
+
+    def __init__(self, run: Runner) -> None:
+        self.run = run
 
     def available(self) -> bool:
         return shutil.which("firewall-cmd") is not None and shutil.which("firewall-offline-cmd") is not None
@@ -120,19 +120,19 @@ class FirewalldHost:
             copy = os.path.join(scratch, "firewalld")
             shutil.copytree(CONFIG, copy, symlinks=True)
             place(copy, old, new)
-            result = run(["firewall-offline-cmd", "--system-config", copy, "--check-config"])
+            result = self.run(["firewall-offline-cmd", "--system-config", copy, "--check-config"])
             if result.returncode != 0:
                 raise FirewalldRulesError(
                     f"firewalld refuses the configuration: {(result.stderr or result.stdout).strip()}"
                 )
 
     def running(self) -> bool:
-        return run(["firewall-cmd", "--state"]).stdout.strip() == "running"
+        return self.run(["firewall-cmd", "--state"]).stdout.strip() == "running"
 
     def loaded(self, new: dict[str, str]) -> bool:
         """Whether the running firewalld knows every zone and policy of ``new`` (by name)."""
-        zones = set(run(["firewall-cmd", "--get-zones"]).stdout.split())
-        policies = set(run(["firewall-cmd", "--get-policies"]).stdout.split())
+        zones = set(self.run(["firewall-cmd", "--get-zones"]).stdout.split())
+        policies = set(self.run(["firewall-cmd", "--get-policies"]).stdout.split())
         for relative in new:
             match = NAME.match(relative)
             if match is None:
@@ -148,19 +148,19 @@ class FirewalldHost:
             self.check(old, new)
         is_running = self.running()
         start = present and not is_running
-        enable = present and run(["systemctl", "is-enabled", "--quiet", "firewalld"]).returncode != 0
+        enable = present and self.run(["systemctl", "is-enabled", "--quiet", "firewalld"]).returncode != 0
         reload = bool(changed_files(old, new)) or (is_running and bool(new) and not self.loaded(new))
         return Plan(old, new, is_running, start, enable, reload)
 
     def activate(self) -> None:
         """Reload the permanent configuration into the running firewalld, or start it."""
         if self.running():
-            result = run(["firewall-cmd", "--reload"])
+            result = self.run(["firewall-cmd", "--reload"])
             if result.returncode != 0 or not self.running():
                 raise FirewalldRulesError(f"firewall-cmd --reload failed: {(result.stderr or result.stdout).strip()}")
             return
-        run(["systemctl", "unmask", "firewalld"])
-        result = run(["systemctl", "enable", "--now", "firewalld"])
+        self.run(["systemctl", "unmask", "firewalld"])
+        result = self.run(["systemctl", "enable", "--now", "firewalld"])
         if result.returncode != 0 or not self.running():
             raise FirewalldRulesError(f"firewalld did not start: {(result.stderr or result.stdout).strip()}")
 
@@ -178,5 +178,5 @@ class FirewalldHost:
                     restored = f"restoring the previous configuration failed too: {again}"
                 raise FirewalldRulesError(f"{exc}; {restored}") from None
         if plan.enable:
-            run(["systemctl", "unmask", "firewalld"])
-            run(["systemctl", "enable", "--quiet", "firewalld"])
+            self.run(["systemctl", "unmask", "firewalld"])
+            self.run(["systemctl", "enable", "--quiet", "firewalld"])

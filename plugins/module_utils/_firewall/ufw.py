@@ -31,11 +31,12 @@ import gettext
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
+
+from ansible_collections.wgops.fleet.plugins.module_utils._firewall.commands import Runner
 
 TAG = "wgops"
 POLICY_VALUES = {"deny": '"DROP"', "reject": '"REJECT"', "allow": '"ACCEPT"'}
@@ -133,10 +134,6 @@ def nat_unit_text(families: dict[int, tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
-def run(argv: list[str], payload: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, input=payload, text=True, capture_output=True, check=False)
-
-
 def read(path: str) -> str | None:
     if not os.path.exists(path):
         return None
@@ -186,7 +183,8 @@ class Plan:
 class UfwHost:
     """ufw on this host, through ufw's own Python package (parser, rule writer, reload)."""
 
-    def __init__(self) -> None:
+    def __init__(self, run: Runner) -> None:
+        self.run = run
         import ufw.common
         import ufw.frontend
         import ufw.util
@@ -247,7 +245,7 @@ class UfwHost:
     def check_nat(self, rule_set: RuleSet) -> None:
         for family, (_exe, restore) in self.families.items():
             if rule_set.nat[family]:
-                result = run([restore, "--test", "--noflush"], nat_payload(rule_set.nat[family]))
+                result = self.run([restore, "--test", "--noflush"], nat_payload(rule_set.nat[family]))
                 if result.returncode != 0:
                     raise UfwRulesError(f"{restore} --test refused the IPv{family} NAT rules: {result.stderr.strip()}")
 
@@ -283,12 +281,16 @@ class UfwHost:
 
     def nat_current(self, exe: str) -> tuple[list[str] | None, int]:
         """(rules of WGOPS-POSTROUTING as ``iptables -S`` prints them without "-A CHAIN", or None; jumps to it)"""
-        listed = run([exe, "-t", "nat", "-S", NAT_CHAIN])
+        listed = self.run([exe, "-t", "nat", "-S", NAT_CHAIN])
         rules = None
         if listed.returncode == 0:
             prefix = f"-A {NAT_CHAIN} "
             rules = [line[len(prefix) :] for line in listed.stdout.splitlines() if line.startswith(prefix)]
-        jumps = run([exe, "-t", "nat", "-S", "POSTROUTING"]).stdout.splitlines().count(f"-A POSTROUTING -j {NAT_CHAIN}")
+        jumps = (
+            self.run([exe, "-t", "nat", "-S", "POSTROUTING"])
+            .stdout.splitlines()
+            .count(f"-A POSTROUTING -j {NAT_CHAIN}")
+        )
         return rules, jumps
 
     def nat_needed(self, exe: str, want: list[str]) -> bool:
@@ -322,9 +324,12 @@ class UfwHost:
         enable = []
         if not remove_all:
             for name in ("ufw", "wgops-ufw-nat") if nat_families else ("ufw",):
-                if after[NAT_UNIT] != before[NAT_UNIT] or run(["systemctl", "is-enabled", "--quiet", name]).returncode:
+                if (
+                    after[NAT_UNIT] != before[NAT_UNIT]
+                    or self.run(["systemctl", "is-enabled", "--quiet", name]).returncode
+                ):
                     enable.append(name)
-        running = run([backend.iptables, "-n", "-L", "ufw-user-input"]).returncode == 0
+        running = self.run([backend.iptables, "-n", "-L", "ufw-user-input"]).returncode == 0
         enabled = bool(backend.is_enabled()) or after.get(files["conf"]) != before.get(files["conf"])
         return Plan(before, after, nat_changes, enable, enabled and not running, running, enabled)
 
@@ -359,7 +364,7 @@ class UfwHost:
                 self.nat_apply(family, want.nat[family])
             unit_changed = NAT_UNIT in plan.changed_files
             if unit_changed and plan.files_after[NAT_UNIT] is None:
-                run(["systemctl", "disable", "--quiet", "wgops-ufw-nat"])
+                self.run(["systemctl", "disable", "--quiet", "wgops-ufw-nat"])
             for path in plan.changed_files:
                 if path not in firewall_files:
                     if plan.files_after[path] is None:
@@ -367,9 +372,9 @@ class UfwHost:
                     else:
                         write(path, plan.files_after[path] or "")
             if unit_changed:
-                run(["systemctl", "daemon-reload"])
+                self.run(["systemctl", "daemon-reload"])
             for name in plan.enable:
-                run(["systemctl", "enable", "--quiet", name])
+                self.run(["systemctl", "enable", "--quiet", name])
         finally:
             ufw.util.release_lock(lock)
 
@@ -390,15 +395,15 @@ class UfwHost:
         exe, restore = self.families[family]
         rules, jumps = self.nat_current(exe)
         if want:
-            result = run([restore, "--noflush"], nat_payload(want))
+            result = self.run([restore, "--noflush"], nat_payload(want))
             if result.returncode != 0:
                 raise UfwRulesError(f"{restore} refused the NAT rules: {result.stderr.strip()}")
         for _ignored in range(jumps - (1 if want else 0)):
-            run([exe, "-t", "nat", "-D", "POSTROUTING", "-j", NAT_CHAIN])
+            self.run([exe, "-t", "nat", "-D", "POSTROUTING", "-j", NAT_CHAIN])
         if want and jumps == 0:
-            result = run([exe, "-t", "nat", "-A", "POSTROUTING", "-j", NAT_CHAIN])
+            result = self.run([exe, "-t", "nat", "-A", "POSTROUTING", "-j", NAT_CHAIN])
             if result.returncode != 0:
                 raise UfwRulesError(f"{exe} could not add the jump to {NAT_CHAIN}: {result.stderr.strip()}")
         if not want and rules is not None:
-            run([exe, "-t", "nat", "-F", NAT_CHAIN])
-            run([exe, "-t", "nat", "-X", NAT_CHAIN])
+            self.run([exe, "-t", "nat", "-F", NAT_CHAIN])
+            self.run([exe, "-t", "nat", "-X", NAT_CHAIN])

@@ -32,7 +32,6 @@ import ipaddress
 import json
 import os
 import re
-import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -553,26 +552,21 @@ def parse_json(text: str, what: str) -> dict[str, Any]:
 Runner = Callable[[list[str], float], "tuple[int, str, str]"]
 
 
-def run_process(argv: list[str], timeout: float) -> tuple[int, str, str]:
-    """Run ``argv`` without a terminal (risk prompts answer no) and with a time limit; rc 124 on timeout."""
-    env = dict(os.environ, LC_ALL="C", LANG="C")
-    try:
-        proc = subprocess.run(
-            argv,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            check=False,
+def module_runner(module: Any) -> Runner:
+    """A Runner over the module's run_command, time-limited by coreutils' timeout (rc 124 when it fires,
+    127 when the binary is missing), in the C locale; nothing is fed to the command's standard input, so
+    tailscale asks no questions."""
+
+    def run(argv: list[str], timeout: float) -> tuple[int, str, str]:
+        limited = ["timeout", "--kill-after=10", f"{timeout:g}", *argv]
+        rc, out, err = module.run_command(
+            limited, environ_update={"LC_ALL": "C", "LANG": "C"}, expand_user_and_vars=False
         )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
-        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
-        return 124, out, f"{err}\n(timed out after {timeout:.0f} s)".strip()
-    except FileNotFoundError as exc:
-        return 127, "", str(exc)
-    return proc.returncode, proc.stdout, proc.stderr
+        if rc == 124:
+            err = f"{err}\n(timed out after {timeout:.0f} s)".strip()
+        return rc, out, err
+
+    return run
 
 
 def find_binary(binary: str | None, get_bin_path: Callable[..., str | None] | None = None) -> str | None:
@@ -601,10 +595,14 @@ class TailscaleCLI:
         runner: Runner | None = None,
         secrets: list[str] | None = None,
         timeout: float = 60,
+        module: Any = None,
     ) -> None:
+        """Commands go through `runner`, or the `module`'s run_command (module_runner)."""
+        if runner is None and module is None:
+            raise ValueError("TailscaleCLI needs a runner or a module")
         self.binary = binary
         self.socket = socket
-        self.runner = runner or run_process
+        self.runner = runner or module_runner(module)
         self.secrets = [secret for secret in secrets or [] if secret]
         self.timeout = timeout
         self.commands: list[list[str]] = []

@@ -782,13 +782,13 @@ def _check_endpoints(check: _Checker, specs: Mapping[str, HostSpec]) -> None:
     for name in sorted(specs):
         spec = specs[name]
         variable = "wireguard_endpoints" if spec.endpoints else "wireguard_endpoint"
-        for network, (endpoint, _priority) in spec.underlays().items():
+        for underlay, (endpoint, _priority) in spec.underlays().items():
             if endpoint is None:
                 continue
             # One address and port belongs to one host per network: a site's LAN address may recur at another site.
-            other = owner.setdefault((network, endpoint.lower()), name)
+            other = owner.setdefault((underlay, endpoint.lower()), name)
             if other != name:
-                where = f" on network {network}" if network != DEFAULT_UNDERLAY else ""
+                where = f" on network {underlay}" if underlay != DEFAULT_UNDERLAY else ""
                 check.add(
                     name,
                     variable,

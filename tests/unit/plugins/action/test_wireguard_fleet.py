@@ -19,7 +19,7 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.wgops.fleet.plugins.action import wireguard_fleet as action
 from ansible_collections.wgops.fleet.plugins.filter.wireguard import FilterModule
-from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import render as wireguard_render
+from ansible_collections.wgops.fleet.plugins.plugin_utils._wireguard import render as wireguard_render
 
 FILTERS = FilterModule().filters()
 NET = "10.99.0.0/24"

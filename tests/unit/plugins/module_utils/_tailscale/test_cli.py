@@ -1,5 +1,8 @@
 """Unit tests of plugins/module_utils/_tailscale/cli.py (the pure functions and the CLI wrapper)."""
 
+import os
+import subprocess
+
 import pytest
 
 from ansible_collections.wgops.fleet.plugins.module_utils._tailscale import cli as ts
@@ -421,10 +424,33 @@ def test_cli_not_running_and_bad_json():
         cli.prefs()
 
 
-def test_run_process_timeout_and_missing(tmp_path):
-    assert ts.run_process(["sleep", "5"], 0.2)[0] == 124
-    assert ts.run_process([str(tmp_path / "nope")], 1)[0] == 127
-    assert ts.run_process(["sh", "-c", "echo out; echo err >&2; exit 3"], 5) == (3, "out\n", "err\n")
+class SubprocessModule:
+    """The part of AnsibleModule.run_command that module_runner uses, with a real process."""
+
+    def __init__(self):
+        self.calls = []
+
+    def run_command(self, args, environ_update=None, expand_user_and_vars=True):
+        self.calls.append((args, environ_update, expand_user_and_vars))
+        done = subprocess.run(
+            args, env={**os.environ, **(environ_update or {})}, capture_output=True, text=True, check=False
+        )
+        return done.returncode, done.stdout, done.stderr
+
+
+def test_module_runner_limits_time_and_reports_missing_binaries(tmp_path):
+    module = SubprocessModule()
+    run = ts.module_runner(module)
+    rc, _out, err = run(["sleep", "5"], 0.2)
+    assert rc == 124 and err.endswith("(timed out after 0 s)")
+    assert run([str(tmp_path / "nope")], 1)[0] == 127
+    assert run(["sh", "-c", "echo out; echo $LANG >&2; exit 3"], 5) == (3, "out\n", "C\n")
+    assert all(expand is False for _args, _env, expand in module.calls)
+
+
+def test_the_cli_needs_a_runner_or_a_module():
+    with pytest.raises(ValueError):
+        ts.TailscaleCLI("/usr/bin/tailscale")
 
 
 def test_find_binary(tmp_path, monkeypatch):

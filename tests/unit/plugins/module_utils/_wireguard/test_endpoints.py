@@ -88,11 +88,11 @@ def test_priorities_add_up_and_ties_go_to_the_name_sorting_first():
             ]
         },
     }
-    plans, _ = plan.plan_all(inventory(hosts))
+    plans = plan.plan_all(inventory(hosts))[0]
     # sums: net-a 5, net-b 5, net-c 5: all tie, net-a sorts first
     assert peers_of(plans, "x")["y"].endpoint == "10.2.0.2:51820"
     hosts["y"]["wireguard_endpoints"][2]["priority"] = 3  # net-c 6 now wins
-    plans, _ = plan.plan_all(inventory(hosts))
+    plans = plan.plan_all(inventory(hosts))[0]
     assert (
         peers_of(plans, "x")["y"].endpoint == "10.3.0.2:51820"
         and peers_of(plans, "y")["x"].endpoint == "10.3.0.1:51820"

@@ -1,10 +1,11 @@
-"""Human views of a plan (plugins/module_utils/_wireguard/render.py): table, summary, JSON, diagrams."""
+"""Human views of a plan (plugins/plugin_utils/_wireguard/render.py): table, summary, JSON, diagrams."""
 
 import io
 import json
 import re
 
-from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import plan, render
+from ansible_collections.wgops.fleet.plugins.module_utils._wireguard import plan
+from ansible_collections.wgops.fleet.plugins.plugin_utils._wireguard import render
 
 
 def planner(names, **host_values):
