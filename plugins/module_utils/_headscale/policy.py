@@ -209,8 +209,12 @@ NODE_VARIABLES = (
     "tailscale_exit_node",
     "tailscale_accept_routes",
     "tailscale_use_exit_node",
+    "tailscale_ssh",
+    "tailscale_ssh_users",
 )
 INTERNET = "autogroup:internet"
+SSH_PORT = 22
+SSH_USERS_DEFAULT = ("autogroup:nonroot",)  # roles/tailscale/defaults/main.yml: tailscale_ssh_users
 
 
 def node_intents(hostvars: Mapping[str, Any], members: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -308,6 +312,58 @@ def _node_grants(
     return acls, approvers
 
 
+def _reaches_ssh(entry: str) -> bool:
+    """Whether an acl dst entry's ports ("tag:x:22,80", "tag:x:*", "tag:x:20-30") include SSH's port."""
+    for port in entry.rsplit(":", 1)[1].split(","):
+        low, _sep, high = port.partition("-")
+        if port == "*" or (low.isdigit() and int(low) <= SSH_PORT <= int(high or low)):
+            return True
+    return False
+
+
+def _ssh_rules(
+    checker: _Rules, rules: Any, nodes: Mapping[str, Mapping[str, Any]], acls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Tailscale SSH rules for the nodes with tailscale_ssh: from the tags the rules let reach the node's tags
+    on port 22 (or every port), as the node's tailscale_ssh_users. A node with tailscale_ssh but no tag is a
+    problem (the policy grants by tag); one that no rule reaches on port 22 gets no SSH rule."""
+    wanted: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for name, node in sorted(nodes.items()):
+        if str(node.get("tailscale_state", "present")) != "present" or not _true(node.get("tailscale_ssh")):
+            continue
+        tags = _node_tags(rules, node)
+        if not tags:
+            checker.problems.append(
+                Problem(
+                    name,
+                    "tailscale_ssh",
+                    f"the generated policy (headscale_policy_acls of {checker.host}) grants SSH by tag and {name} "
+                    "has no tag; put it in an inventory group that a rule names, or set its tailscale_tags",
+                )
+            )
+            continue
+        users = node.get("tailscale_ssh_users", list(SSH_USERS_DEFAULT))
+        if isinstance(users, str) or not isinstance(users, Sequence) or not users:
+            checker.problems.append(
+                Problem(name, "tailscale_ssh_users", f"expected a non-empty list of user names, got {users!r}")
+            )
+            continue
+        sources = [
+            src
+            for acl in acls
+            if acl.get("proto", "tcp") in ("tcp", "")
+            and any(entry.rsplit(":", 1)[0] in tags and _reaches_ssh(entry) for entry in acl["dst"])
+            for src in acl["src"]
+        ]
+        if sources:
+            key = (tuple(tags), tuple(sorted({str(u) for u in users})))
+            wanted[key] = sorted(set(wanted.get(key, [])) | set(sources))
+    return [
+        {"action": "accept", "src": src, "dst": list(dst), "users": list(users)}
+        for (dst, users), src in sorted(wanted.items())
+    ]
+
+
 def policy_from_groups(
     rules: Any,
     groups: Mapping[str, Any] | Iterable[str],
@@ -320,7 +376,8 @@ def policy_from_groups(
     rule's field; `policy` is headscale_policy, which must be empty when rules are given.
 
     `nodes` (from `node_intents`) are the tailnet's nodes: their exit-node use and accepted subnet routes
-    become accept rules, and the routes and exit nodes tagged nodes offer become ``autoApprovers``."""
+    become accept rules, the routes and exit nodes tagged nodes offer become ``autoApprovers``, and nodes
+    with tailscale_ssh get ``ssh`` rules from the tags the rules let reach them on port 22."""
     checker = _Rules(str(host), groups)
     acls: list[dict[str, Any]] = []
     if policy not in (None, {}, "") and not (isinstance(policy, str) and not policy.strip()):
@@ -337,6 +394,7 @@ def policy_from_groups(
             if acl is not None:
                 acls.append(acl)
     extra_acls, approvers = _node_grants(checker, rules, nodes) if nodes else ([], {})
+    ssh = _ssh_rules(checker, rules, nodes, acls) if nodes else []
     if checker.problems:
         raise HeadscaleConfigError(checker.problems, f"the ACL rules of host {host}")
     # A tag used anywhere (a node's explicit tailscale_tags too) must be defined in tagOwners.
@@ -344,6 +402,8 @@ def policy_from_groups(
     result: dict[str, Any] = {"tagOwners": {tag: [] for tag in sorted(used)}, "acls": acls + extra_acls}
     if approvers:
         result["autoApprovers"] = approvers
+    if ssh:
+        result["ssh"] = ssh
     return result
 
 

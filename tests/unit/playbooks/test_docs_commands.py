@@ -52,7 +52,7 @@ def test_the_docs_have_commands_to_check():
     assert len(MAKE) >= 4 and len(PLAYBOOK) >= 10, COMMANDS
 
 
-@pytest.mark.parametrize(("where", "argv"), MAKE, ids=[w for w, _ in MAKE])
+@pytest.mark.parametrize(("where", "argv"), MAKE, ids=[where for where, _argv in MAKE])
 def test_make_targets_exist(where, argv):
     targets = set(re.findall(r"^([a-z][a-z0-9-]*):", (ROOT / "Makefile").read_text(encoding="utf-8"), flags=re.M))
     named = [a for a in argv[1:] if "=" not in a and not a.startswith("-")]
@@ -89,7 +89,7 @@ def tags_of(playbook: Path) -> frozenset[str]:
     return frozenset(t.strip() for line in re.findall(r"TASK TAGS: \[(.*)\]", done.stdout) for t in line.split(","))
 
 
-@pytest.mark.parametrize(("where", "argv"), PLAYBOOK, ids=[w for w, _ in PLAYBOOK])
+@pytest.mark.parametrize(("where", "argv"), PLAYBOOK, ids=[where for where, _argv in PLAYBOOK])
 def test_playbook_commands_name_real_playbooks_tags_and_variables(where, argv):
     playbook = playbook_of(argv)
     assert playbook.exists(), f"{where}: no {playbook.relative_to(ROOT)}"
@@ -123,7 +123,7 @@ def readme_inventory(tmp_path: Path) -> Path:
 PLAN = [(where, argv) for where, argv in PLAYBOOK if argv[1] == "wgops.fleet.plan"]
 
 
-@pytest.mark.parametrize(("where", "argv"), PLAN, ids=[w for w, _ in PLAN])
+@pytest.mark.parametrize(("where", "argv"), PLAN, ids=[where for where, _argv in PLAN])
 def test_plan_commands_run_as_written_on_the_readme_inventory(where, argv, tmp_path):
     readme_inventory(tmp_path)
     done = subprocess.run(argv, cwd=tmp_path, env=env(), capture_output=True, text=True, check=False)

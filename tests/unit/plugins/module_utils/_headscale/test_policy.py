@@ -5,8 +5,10 @@ reading of Tailscale's ACL syntax (`allowed` below), not with the generator's ow
 """
 
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -456,3 +458,56 @@ def test_an_untagged_node_that_needs_a_grant_is_refused_naming_it_and_its_variab
         {"action": "accept", "src": ["tag:hub"], "dst": ["tag:spokes:*"]},
         {"action": "accept", "src": ["tag:spokes"], "dst": ["tag:hub:*"]},
     ]
+
+
+# -- Tailscale SSH rules --------------------------------------------------------------------------------------
+
+ROLE_DEFAULTS = Path(__file__).resolve().parents[5] / "roles" / "tailscale" / "defaults" / "main.yml"
+
+
+def test_ssh_users_default_is_the_role_default():
+    """Role defaults are not in other hosts' hostvars, so the generator applies the role's default itself."""
+    defaults = yaml.safe_load(ROLE_DEFAULTS.read_text(encoding="utf-8"))
+    assert list(hp.SSH_USERS_DEFAULT) == defaults["tailscale_ssh_users"]
+
+
+def test_ssh_rules_come_from_the_tags_that_reach_port_22():
+    rules = [
+        {"src": ["hub"], "dst": ["spokes"]},  # every port: hub may SSH to the spokes
+        {"src": ["spokes"], "dst": ["hub"], "ports": [80, 443]},  # no SSH to hub from the spokes
+        {"src": ["tailnet"], "dst": ["hub"], "ports": ["20-30"]},  # a range with 22: tag:tailnet may
+    ]
+    nodes = hp.node_intents(
+        hostvars(
+            router={"tailscale_ssh": True, "tailscale_ssh_users": ["root"]},
+            exitnode={"tailscale_ssh": True},
+            node3={"tailscale_ssh": True, "tailscale_state": "absent"},
+        ),
+        TAILNET_GROUPS["tailnet"],
+    )
+    policy = hp.policy_from_groups(rules, TAILNET_GROUPS, HOST, None, nodes)
+    assert policy["ssh"] == [
+        {"action": "accept", "src": ["tag:tailnet"], "dst": ["tag:hub", "tag:tailnet"], "users": ["root"]},
+        {"action": "accept", "src": ["tag:hub"], "dst": ["tag:spokes", "tag:tailnet"], "users": ["autogroup:nonroot"]},
+    ]
+
+
+def test_no_ssh_rule_without_a_rule_to_port_22_or_without_tailscale_ssh():
+    rules = [{"src": ["spokes"], "dst": ["hub"], "ports": [443]}, {"src": ["hub"], "dst": ["spokes"], "proto": "udp"}]
+    nodes = hp.node_intents(hostvars(router={"tailscale_ssh": True}, exitnode={}), TAILNET_GROUPS["tailnet"])
+    assert "ssh" not in hp.policy_from_groups(rules, TAILNET_GROUPS, HOST, None, nodes)
+    assert "ssh" not in hp.policy_from_groups(
+        PAIR_RULES, TAILNET_GROUPS, HOST, None, hp.node_intents(hostvars(), ["router"])
+    )
+
+
+def test_an_untagged_ssh_node_and_bad_users_are_refused():
+    nodes = hp.node_intents(
+        hostvars(laptop={"tailscale_ssh": True}, router={"tailscale_ssh": True, "tailscale_ssh_users": "root"}),
+        TAILNET_GROUPS["tailnet"],
+    )
+    with pytest.raises(HeadscaleConfigError) as info:
+        hp.policy_from_groups(PAIR_RULES, TAILNET_GROUPS, HOST, None, nodes)
+    found = [str(p) for p in info.value.problems]
+    assert any(p.startswith("host laptop: tailscale_ssh: the generated policy") for p in found), found
+    assert "host router: tailscale_ssh_users: expected a non-empty list of user names, got 'root'" in found
