@@ -26,9 +26,18 @@ def module_runner(module: Any) -> Runner:
 
     def run(argv: list[str], payload: str | None = None) -> Completed:
         # A list is never split or expanded ($VAR, ~) with expand_user_and_vars off: rules pass through as written.
-        rc, out, err = module.run_command(
-            argv, data=payload, binary_data=payload is not None, expand_user_and_vars=False
-        )
+        # With handle_exceptions off, a tool that exits before reading its input (a broken pipe) or is missing
+        # is a failed command with the reason, as subprocess reported it, not a module failure without one.
+        try:
+            rc, out, err = module.run_command(
+                argv,
+                data=payload,
+                binary_data=payload is not None,
+                expand_user_and_vars=False,
+                handle_exceptions=False,
+            )
+        except OSError as exc:
+            return Completed(127 if isinstance(exc, FileNotFoundError) else 1, "", f"{argv[0]}: {exc}")
         return Completed(rc, out, err)
 
     return run

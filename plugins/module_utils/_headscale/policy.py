@@ -324,10 +324,12 @@ def _reaches_ssh(entry: str) -> bool:
 def _ssh_rules(
     checker: _Rules, rules: Any, nodes: Mapping[str, Mapping[str, Any]], acls: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Tailscale SSH rules for the nodes with tailscale_ssh: from the tags the rules let reach the node's tags
-    on port 22 (or every port), as the node's tailscale_ssh_users. A node with tailscale_ssh but no tag is a
-    problem (the policy grants by tag); one that no rule reaches on port 22 gets no SSH rule."""
-    wanted: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    """Tailscale SSH rules for the nodes with tailscale_ssh, one per destination tag: from the tags the rules
+    let reach that tag on port 22 (or every port), as the tailscale_ssh_users of its SSH nodes. A rule's
+    users hold for every node with the tag, so SSH nodes that share a tag must ask for the same users (a
+    problem otherwise, naming both); a node with tailscale_ssh but no tag is a problem (the policy grants
+    by tag); a tag no rule reaches on port 22 gets no SSH rule."""
+    users_of: dict[str, tuple[tuple[str, ...], str]] = {}  # tag -> (users, the node that asked first)
     for name, node in sorted(nodes.items()):
         if str(node.get("tailscale_state", "present")) != "present" or not _true(node.get("tailscale_ssh")):
             continue
@@ -348,20 +350,33 @@ def _ssh_rules(
                 Problem(name, "tailscale_ssh_users", f"expected a non-empty list of user names, got {users!r}")
             )
             continue
-        sources = [
-            src
-            for acl in acls
-            if acl.get("proto", "tcp") in ("tcp", "")
-            and any(entry.rsplit(":", 1)[0] in tags and _reaches_ssh(entry) for entry in acl["dst"])
-            for src in acl["src"]
-        ]
+        wanted = tuple(sorted({str(u) for u in users}))
+        for tag in tags:
+            other = users_of.setdefault(tag, (wanted, name))
+            if other[0] != wanted:
+                checker.problems.append(
+                    Problem(
+                        name,
+                        "tailscale_ssh_users",
+                        f"{list(wanted)} differs from {other[1]}'s {list(other[0])}, and both carry {tag}: the policy's "
+                        "SSH rules are per tag, so either set would hold on both nodes; give them the same users, or "
+                        "put them in different inventory groups",
+                    )
+                )
+    result = []
+    for tag, (users, _first) in sorted(users_of.items()):
+        sources = sorted(
+            {
+                src
+                for acl in acls
+                if acl.get("proto", "tcp") in ("tcp", "6", "")
+                and any(entry.rsplit(":", 1)[0] == tag and _reaches_ssh(entry) for entry in acl["dst"])
+                for src in acl["src"]
+            }
+        )
         if sources:
-            key = (tuple(tags), tuple(sorted({str(u) for u in users})))
-            wanted[key] = sorted(set(wanted.get(key, [])) | set(sources))
-    return [
-        {"action": "accept", "src": src, "dst": list(dst), "users": list(users)}
-        for (dst, users), src in sorted(wanted.items())
-    ]
+            result.append({"action": "accept", "src": sources, "dst": [tag], "users": list(users)})
+    return result
 
 
 def policy_from_groups(

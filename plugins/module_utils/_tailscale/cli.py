@@ -553,17 +553,19 @@ Runner = Callable[[list[str], float], "tuple[int, str, str]"]
 
 
 def module_runner(module: Any) -> Runner:
-    """A Runner over the module's run_command, time-limited by coreutils' timeout (rc 124 when it fires,
-    127 when the binary is missing), in the C locale; nothing is fed to the command's standard input, so
-    tailscale asks no questions."""
+    """A Runner over the module's run_command, time-limited by coreutils' timeout (rc 124 when it fires, also
+    when the kill after it does; 127 when the binary is missing), in the C locale, with standard input from
+    /dev/null, so tailscale asks no questions."""
 
     def run(argv: list[str], timeout: float) -> tuple[int, str, str]:
-        limited = ["timeout", "--kill-after=10", f"{timeout:g}", *argv]
+        # Standard input from /dev/null (never the terminal a non-pipelined connection gives the module), so a
+        # question tailscale asks gets no answer at once instead of stopping it until the time limit.
+        limited = ["sh", "-c", 'exec "$@" </dev/null', "sh", "timeout", "--kill-after=10", f"{timeout:g}", *argv]
         rc, out, err = module.run_command(
             limited, environ_update={"LC_ALL": "C", "LANG": "C"}, expand_user_and_vars=False
         )
-        if rc == 124:
-            err = f"{err}\n(timed out after {timeout:.0f} s)".strip()
+        if rc in (124, 137):  # the time limit, then the kill 10 s after it
+            rc, err = 124, f"{err}\n(timed out after {timeout:.0f} s)".strip()
         return rc, out, err
 
     return run

@@ -435,6 +435,14 @@ def _lonely_client(planner: Planner, client: str) -> Problem:
         why = f"names no hub ({listed}); in hub_spoke a client peers only with hubs: name a hub"
     elif not targets:
         why = "names no present host: name the host(s) or group(s) it connects to"
+    elif all(planner.pair_network(client, t) is None for t in targets) and any(
+        planner.hosts[t].endpoints for t in targets
+    ):
+        why = (
+            f"names only hosts without an endpoint on the network clients are on ({listed}; clients are on "
+            f"network {DEFAULT_UNDERLAY}), so it could never handshake: give one of them a {DEFAULT_UNDERLAY} entry "
+            "with an endpoint in wireguard_endpoints"
+        )
     elif all(planner.pair_network(client, t) is None for t in targets):
         why = (
             f"names only hosts without wireguard_endpoint ({listed}), and a client has none either, so it "
@@ -462,6 +470,12 @@ def _isolated_spoke(planner: Planner, spoke: str) -> Problem:
         return Problem(spoke, _list_variable(spec, hub), message)
     if not planner.allowed(hub, spoke):
         return Problem(hub, _list_variable(hub_spec, spoke), message)
+    if spec.endpoints or hub_spec.endpoints:
+        return Problem(
+            spoke,
+            "wireguard_endpoints",
+            f"{message}: it and {hub} share no underlay network on which one of them has an endpoint",
+        )
     return Problem(spoke, "wireguard_endpoint", f"{message}: neither it nor {hub} has an endpoint")
 
 
@@ -526,6 +540,10 @@ def _unrouted_problem(planner: Planner, hubs: tuple[str, str], blocks: list[tupl
         return Problem(a, _list_variable(planner.hosts[a], b), message)
     if not planner.allowed(b, a):
         return Problem(b, _list_variable(planner.hosts[b], a), message)
+    if planner.hosts[a].endpoints or planner.hosts[b].endpoints:
+        return Problem(
+            a, "wireguard_endpoints", f"{message}: the two hubs share no underlay network on which one has an endpoint"
+        )
     return Problem(a, "wireguard_endpoint", f"{message}: neither hub has an endpoint, give one of them one")
 
 

@@ -127,3 +127,19 @@ def test_write_keeps_the_mode_and_replaces_atomically(tmp_path):
     assert target.read_text() == "newer\n" and target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["user.rules"]  # no scratch file left
     assert fu.read(str(tmp_path / "missing")) is None
+
+
+class _RaisingModule:
+    def __init__(self, exc):
+        self.exc = exc
+
+    def run_command(self, *args, **kwargs):
+        raise self.exc
+
+
+def test_module_runner_turns_os_errors_into_failed_commands():
+    from ansible_collections.wgops.fleet.plugins.module_utils._firewall.commands import module_runner
+
+    assert module_runner(_RaisingModule(FileNotFoundError(2, "No such file")))(["iptables-restore"]).returncode == 127
+    broken = module_runner(_RaisingModule(BrokenPipeError(32, "Broken pipe")))(["iptables-restore"], "*nat\n")
+    assert broken.returncode == 1 and "Broken pipe" in broken.stderr

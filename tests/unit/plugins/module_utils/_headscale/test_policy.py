@@ -471,24 +471,42 @@ def test_ssh_users_default_is_the_role_default():
     assert list(hp.SSH_USERS_DEFAULT) == defaults["tailscale_ssh_users"]
 
 
-def test_ssh_rules_come_from_the_tags_that_reach_port_22():
-    rules = [
-        {"src": ["hub"], "dst": ["spokes"]},  # every port: hub may SSH to the spokes
-        {"src": ["spokes"], "dst": ["hub"], "ports": [80, 443]},  # no SSH to hub from the spokes
-        {"src": ["tailnet"], "dst": ["hub"], "ports": ["20-30"]},  # a range with 22: tag:tailnet may
-    ]
+SSH_RULES = [
+    {"src": ["hub"], "dst": ["spokes"]},  # every port: hub may SSH to the spokes
+    {"src": ["spokes"], "dst": ["hub"], "ports": [80, 443]},  # no SSH to hub from the spokes
+    {"src": ["tailnet"], "dst": ["hub"], "ports": ["20-30"]},  # a range with 22: tag:tailnet may
+]
+
+
+def test_ssh_rules_come_from_the_tags_that_reach_each_tag_on_port_22():
     nodes = hp.node_intents(
         hostvars(
             router={"tailscale_ssh": True, "tailscale_ssh_users": ["root"]},
-            exitnode={"tailscale_ssh": True},
+            exitnode={"tailscale_ssh": True, "tailscale_ssh_users": ["root"]},
             node3={"tailscale_ssh": True, "tailscale_state": "absent"},
         ),
         TAILNET_GROUPS["tailnet"],
     )
-    policy = hp.policy_from_groups(rules, TAILNET_GROUPS, HOST, None, nodes)
+    policy = hp.policy_from_groups(SSH_RULES, TAILNET_GROUPS, HOST, None, nodes)
+    # one rule per tag, from the tags that reach that tag on 22; tag:tailnet is reached by no rule
     assert policy["ssh"] == [
-        {"action": "accept", "src": ["tag:tailnet"], "dst": ["tag:hub", "tag:tailnet"], "users": ["root"]},
-        {"action": "accept", "src": ["tag:hub"], "dst": ["tag:spokes", "tag:tailnet"], "users": ["autogroup:nonroot"]},
+        {"action": "accept", "src": ["tag:tailnet"], "dst": ["tag:hub"], "users": ["root"]},
+        {"action": "accept", "src": ["tag:hub"], "dst": ["tag:spokes"], "users": ["root"]},
+    ]
+
+
+def test_ssh_nodes_sharing_a_tag_must_ask_for_the_same_users():
+    """A rule's users hold for every node with its tag: different users on one tag would widen both."""
+    nodes = hp.node_intents(
+        hostvars(router={"tailscale_ssh": True, "tailscale_ssh_users": ["root"]}, exitnode={"tailscale_ssh": True}),
+        TAILNET_GROUPS["tailnet"],
+    )
+    with pytest.raises(HeadscaleConfigError) as info:
+        hp.policy_from_groups(SSH_RULES, TAILNET_GROUPS, HOST, None, nodes)
+    assert [str(p) for p in info.value.problems] == [
+        "host router: tailscale_ssh_users: ['root'] differs from exitnode's ['autogroup:nonroot'], and both carry "
+        "tag:tailnet: the policy's SSH rules are per tag, so either set would hold on both nodes; give them the same "
+        "users, or put them in different inventory groups"
     ]
 
 

@@ -445,6 +445,8 @@ def test_module_runner_limits_time_and_reports_missing_binaries(tmp_path):
     assert rc == 124 and err.endswith("(timed out after 0 s)")
     assert run([str(tmp_path / "nope")], 1)[0] == 127
     assert run(["sh", "-c", "echo out; echo $LANG >&2; exit 3"], 5) == (3, "out\n", "C\n")
+    # standard input is /dev/null, whatever the module's is: a question gets no answer at once
+    assert run(["sh", "-c", "read answer; echo read=$?"], 5) == (0, "read=1\n", "")
     assert all(expand is False for _args, _env, expand in module.calls)
 
 

@@ -271,3 +271,23 @@ def test_each_peer_gets_its_own_address_and_no_prefix_twice(fleet):
             assert own[peer.name] <= routed, (name, peer)
             assert not seen & set(peer.allowed_ips), (name, peer)
             seen |= set(peer.allowed_ips)
+
+
+def test_a_client_of_hosts_with_no_default_endpoint_is_told_to_add_one():
+    clients = [{"name": "phone", "connect_to": ["a"]}]
+    hosts = {
+        "a": {
+            "wireguard_endpoints": [{"network": "site-a", "endpoint": "192.168.1.1"}],
+            "wireguard_unmanaged_peers": clients,
+        },
+        "b": {
+            "wireguard_endpoints": [{"network": "site-a", "endpoint": "192.168.1.2"}],
+            "wireguard_unmanaged_peers": clients,
+        },
+    }
+    with pytest.raises(PlanError) as info:
+        plan.plan_all(inventory(hosts))
+    assert "give one of them a default entry with an endpoint in wireguard_endpoints" in str(info.value)
+    hosts["a"]["wireguard_endpoints"].append({"network": "default", "endpoint": "198.51.100.1"})
+    plans = plan.plan_all(inventory(hosts))[0]
+    assert peers_of(plans, "phone")["a"].endpoint == "198.51.100.1:51820"
